@@ -1,0 +1,98 @@
+"""SDR Agent: qualifies inbound B2B sales leads over WhatsApp and phone calls."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping
+
+from flask import Flask, Response
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from .config import PROJECT_ROOT, Settings
+from .conversation import ConversationService, DatabaseUnavailable
+from .database import engine_options, serialise_sqlite_writers
+from .extensions import db, migrate, redis_ext
+from .leadgate import LeadGate
+from .qualification import load_flow
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from the environment; `test_config` overrides environment variables."""
+    environ = dict(os.environ)
+    environ.update(test_config or {})
+    settings = Settings.from_env(environ)
+    _configure_logging()
+
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+    )
+    _ensure_sqlite_folder(settings.database_url)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    redis_ext.init_app(app, settings.redis_url)
+
+    with app.app_context():
+        engine = db.engine
+    serialise_sqlite_writers(engine)
+    session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    flow = load_flow(settings.flow_file)
+    app.extensions.update(
+        sdr_settings=settings,
+        sdr_flow=flow,
+        sdr_session_factory=session_factory,
+        sdr_conversation=ConversationService(
+            session_factory=session_factory,
+            gate=LeadGate(app.extensions[redis_ext.key], settings.lock_timeout_seconds),
+            flow=flow,
+            settings=settings,
+        ),
+    )
+
+    from .channels import status, whatsapp
+    from . import cli, health
+
+    app.register_blueprint(whatsapp.bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(health.bp)
+    app.cli.add_command(cli.sdr)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def plain_http_error(error: HTTPException) -> Response:
+        # Twilio and operators read these in logs: a short reason beats an HTML page.
+        return Response(f"{error.code} {error.name}: {error.description}\n", status=error.code, mimetype="text/plain")
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(_error: DatabaseUnavailable) -> Response:
+        # 503 fast: Twilio retries, or routes to the number's fallback URL.
+        return Response(
+            "503 Service Unavailable: database unreachable\n",
+            status=503,
+            mimetype="text/plain",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_logging() -> None:
+    """INFO to stderr unless a host (gunicorn, pytest) already configured logging."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,1 @@
+"""Twilio channel adapters: HTTP in, InboundMessage to the service, TwiML out."""

@@ -1,0 +1,57 @@
+"""Twilio webhook signature check, against the URL Twilio actually called."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar, cast
+
+from flask import Request, abort, current_app, request
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public_url(req: Request, public_base_url: str | None) -> str:
+    """The URL Twilio signed: PUBLIC_BASE_URL + path, else the request URL as the proxy saw it."""
+    query = req.query_string.decode("latin-1")
+    path = req.path + (f"?{query}" if query else "")
+    if public_base_url:
+        return public_base_url + path
+    # Behind Render's proxy the request arrives as plain http on an internal host.
+    scheme = _first(req.headers.get("X-Forwarded-Proto")) or req.scheme
+    host = _first(req.headers.get("X-Forwarded-Host")) or req.host
+    return f"{scheme}://{host}{path}"
+
+
+def is_valid_signature(req: Request, auth_token: str, public_base_url: str | None) -> bool:
+    """True when X-Twilio-Signature matches the URL and the form parameters."""
+    signature = req.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
+    validator = RequestValidator(auth_token)
+    return validator.validate(public_url(req, public_base_url), req.form, signature, algorithm)
+
+
+def twilio_signed(view: F) -> F:
+    """Reject the request with 403 unless Twilio signed it."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        settings = current_app.extensions["sdr_settings"]
+        if not is_valid_signature(request, settings.twilio_auth_token, settings.public_base_url):
+            abort(403, description="invalid Twilio signature")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _first(header: str | None) -> str | None:
+    """First value of a comma-separated proxy header (the client-facing hop)."""
+    if not header:
+        return None
+    return header.split(",")[0].strip() or None

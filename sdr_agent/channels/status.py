@@ -1,0 +1,52 @@
+"""POST /twilio/status: delivery status callbacks for outbound messages."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import or_, select, update
+
+from ..models import Message, utcnow
+from .signature import twilio_signed
+
+bp = Blueprint("status", __name__)
+log = logging.getLogger(__name__)
+
+# Twilio's message lifecycle; a callback may only move a message forward.
+STATUS_RANK = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+    "canceled": 4,
+}
+
+
+@bp.post("/twilio/status")
+@twilio_signed
+def message_status() -> Response:
+    """Record a delivery status; duplicates, stale updates and unknown SIDs change nothing."""
+    sid = (request.form.get("MessageSid") or "").strip()
+    status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
+    if not sid or status not in STATUS_RANK:
+        abort(400, description="missing MessageSid or unknown MessageStatus")
+    lower = [name for name, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    values = {"status": status, "status_updated_at": utcnow()}
+    if request.form.get("ErrorCode"):
+        values["error_code"] = request.form["ErrorCode"][:16]
+    with current_app.extensions["sdr_session_factory"].begin() as session:
+        # One conditional UPDATE: atomic against concurrent callbacks, never backwards.
+        result = session.execute(
+            update(Message)
+            .where(Message.provider_sid == sid, Message.direction == "outbound")
+            .where(or_(Message.status.is_(None), Message.status.in_(lower)))
+            .values(**values)
+        )
+        if result.rowcount == 0 and session.scalar(select(Message.id).where(Message.provider_sid == sid)) is None:
+            log.info("status callback for an unknown message", extra={"status": status})
+    return Response(status=200)

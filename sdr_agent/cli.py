@@ -1,0 +1,52 @@
+"""`flask --app app sdr …` commands for people running the service."""
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .phone import InvalidPhoneNumber, to_e164
+from .simulator import OPENING_LINES, WebhookClient
+
+sdr = AppGroup("sdr", help="SDR Agent tools.")
+
+RESTART_WORDS = {"pt-BR": "recomeçar", "en": "restart"}
+
+
+@sdr.command("chat")
+@click.option("--phone", help="The lead's phone number (E.164). Default: a new random Brazilian mobile.")
+@click.option("--lang", "language", type=click.Choice(["pt-BR", "en"]), default="pt-BR", show_default=True,
+              help="Language of the lead's opening line.")
+@click.option("--url", "base_url", help="Talk to a running server (e.g. http://localhost:8000) instead of in-process.")
+def chat(phone: str | None, language: str, base_url: str | None) -> None:
+    """Talk to the bot in the terminal as a lead would (signed requests, real webhook path)."""
+    try:
+        lead_phone = to_e164(phone) if phone else f"+55119{secrets.randbelow(10**8):08d}"
+    except InvalidPhoneNumber:
+        raise click.BadParameter("not a valid phone number", param_hint="--phone") from None
+    client = WebhookClient(current_app._get_current_object(), base_url)  # type: ignore[attr-defined]
+    click.echo(f"Chatting as {lead_phone}. Type /reset to start over, /quit (or Ctrl-D) to leave.")
+    text: str | None = OPENING_LINES[language]
+    click.echo(f"you> {text}")
+    while text is not None:
+        for reply in client.send_whatsapp(lead_phone, text):
+            click.echo(f"bot> {reply}")
+        text = _next_line(language)
+
+
+def _next_line(language: str) -> str | None:
+    """The lead's next non-empty line; None to leave the chat."""
+    while True:
+        try:
+            text = click.prompt("you", prompt_suffix="> ", default="", show_default=False).strip()
+        except (EOFError, click.Abort):
+            click.echo()
+            return None
+        if text == "/quit":
+            return None
+        if text == "/reset":
+            return RESTART_WORDS[language]
+        if text:
+            return text

@@ -1,0 +1,212 @@
+"""Settings read from the environment once, validated, and frozen."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FLOW_FILE = Path(__file__).resolve().parent / "qualification" / "default_flow.yaml"
+ENVIRONMENTS = ("development", "staging", "production")
+LANGUAGES = ("pt-BR", "en")
+
+# Outside development these must be set explicitly: a default would be a shared secret.
+REQUIRED_OUTSIDE_DEVELOPMENT = (
+    "TWILIO_AUTH_TOKEN",
+    "PHONE_HASH_SECRET",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+)
+
+# Local-only defaults; never used when SDR_ENV is staging or production.
+DEVELOPMENT_DEFAULTS = {
+    "TWILIO_AUTH_TOKEN": "dev-twilio-auth-token",
+    "PHONE_HASH_SECRET": "dev-phone-hash-secret",
+    "SECRET_KEY": "dev-secret-key",
+    "ADMIN_PASSWORD": "admin",
+    "TWILIO_ACCOUNT_SID": "ACdevelopment0000000000000000000000",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the service reads, already parsed."""
+
+    env: str
+    database_url: str
+    redis_url: str | None
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_whatsapp_from: str | None
+    public_base_url: str | None
+    phone_hash_secret: str
+    secret_key: str
+    admin_password: str | None
+    sentry_dsn: str | None
+    sentry_environment: str
+    sentry_release: str | None
+    sentry_traces_sample_rate: float | None
+    sentry_profiles_sample_rate: float
+    flow_file: Path
+    default_language: str
+    processing_budget_ms: int
+    idle_reset_hours: float
+    handoff_webhook_url: str | None
+    crm_webhook_url: str | None
+    webhook_secret: str | None
+    simulator: bool
+    max_request_bytes: int
+    lock_timeout_seconds: float
+
+    @property
+    def is_development(self) -> bool:
+        """True when running locally with development defaults."""
+        return self.env == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from an environment mapping (default: os.environ)."""
+        env_map = dict(os.environ if environ is None else environ)
+        reader = _Reader(env_map)
+        sdr_env = reader.text("SDR_ENV") or ("production" if env_map.get("RENDER") else "development")
+        if sdr_env not in ENVIRONMENTS:
+            raise ConfigError(f"SDR_ENV must be one of {', '.join(ENVIRONMENTS)}, got {sdr_env!r}")
+        if sdr_env != "development":
+            for name in REQUIRED_OUTSIDE_DEVELOPMENT:
+                if not reader.text(name):
+                    raise ConfigError(f"{name} is required when SDR_ENV={sdr_env}")
+        else:
+            for name, value in DEVELOPMENT_DEFAULTS.items():
+                env_map.setdefault(name, value)
+
+        default_language = reader.text("SDR_DEFAULT_LANGUAGE") or "pt-BR"
+        if default_language not in LANGUAGES:
+            raise ConfigError(f"SDR_DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+        flow_file = Path(reader.text("SDR_FLOW_FILE") or DEFAULT_FLOW_FILE)
+        if not flow_file.is_file():
+            raise ConfigError(f"SDR_FLOW_FILE points to a missing file: {flow_file}")
+
+        return cls(
+            env=sdr_env,
+            database_url=normalise_database_url(reader.text("DATABASE_URL") or default_database_url()),
+            redis_url=reader.text("REDIS_URL"),
+            twilio_account_sid=reader.text("TWILIO_ACCOUNT_SID") or "",
+            twilio_auth_token=env_map["TWILIO_AUTH_TOKEN"],
+            twilio_whatsapp_from=reader.text("TWILIO_WHATSAPP_FROM"),
+            public_base_url=_url_without_slash(reader.text("PUBLIC_BASE_URL")),
+            phone_hash_secret=env_map["PHONE_HASH_SECRET"],
+            secret_key=env_map["SECRET_KEY"],
+            admin_password=reader.text("ADMIN_PASSWORD"),
+            sentry_dsn=reader.text("SENTRY_DSN"),
+            sentry_environment=reader.text("SENTRY_ENVIRONMENT") or sdr_env,
+            sentry_release=reader.text("SENTRY_RELEASE") or reader.text("RENDER_GIT_COMMIT"),
+            sentry_traces_sample_rate=reader.rate("SENTRY_TRACES_SAMPLE_RATE"),
+            sentry_profiles_sample_rate=reader.rate("SENTRY_PROFILES_SAMPLE_RATE") or 0.0,
+            flow_file=flow_file,
+            default_language=default_language,
+            processing_budget_ms=reader.positive_int("SDR_PROCESSING_BUDGET_MS", 3000),
+            idle_reset_hours=reader.positive_float("SDR_IDLE_RESET_HOURS", 24.0),
+            handoff_webhook_url=reader.text("SDR_HANDOFF_WEBHOOK_URL"),
+            crm_webhook_url=reader.text("SDR_CRM_WEBHOOK_URL"),
+            webhook_secret=reader.text("SDR_WEBHOOK_SECRET"),
+            simulator=reader.flag("SDR_SIMULATOR"),
+            max_request_bytes=reader.positive_int("SDR_MAX_REQUEST_BYTES", 64 * 1024),
+            lock_timeout_seconds=reader.positive_float("SDR_LOCK_TIMEOUT_SECONDS", 5.0),
+        )
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with some settings changed (tests and CLI tools)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = {name: getattr(self, name) for name in known}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+class _Reader:
+    """Typed access to environment strings with errors that name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def flag(self, name: str) -> bool:
+        return (self.text(name) or "").lower() in ("1", "true", "yes", "on")
+
+    def positive_int(self, name: str, default: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{name} must be positive, got {value}")
+        return value
+
+    def positive_float(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{name} must be positive, got {value}")
+        return value
+
+    def rate(self, name: str) -> float | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+        return value
+
+
+def default_database_url() -> str:
+    """The local SQLite file under the project's instance/ folder."""
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'sdr.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Render/Heroku style URLs and pin PostgreSQL to psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a valid database URL") from None
+    # Flask-SQLAlchemy would resolve a relative SQLite path against instance/; keep the
+    # usual meaning (relative to the working directory) by making it absolute here.
+    if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            url = parsed.set(database=str(Path.cwd() / path)).render_as_string(hide_password=False)
+    return url
+
+
+def _url_without_slash(url: str | None) -> str | None:
+    return url.rstrip("/") if url else None

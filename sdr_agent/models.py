@@ -1,0 +1,121 @@
+"""Database models. Models never commit: the conversation service owns transactions."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always comes back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Lead(db.Model):  # type: ignore[name-defined]
+    """One person, identified by phone number, whatever the channel."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    company: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(60))
+    need: Mapped[str | None] = mapped_column(Text)
+    budget: Mapped[str | None] = mapped_column(String(120))
+    budget_amount: Mapped[float | None] = mapped_column(Float)
+    timeline: Mapped[str | None] = mapped_column(String(120))
+    timeline_months: Mapped[float | None] = mapped_column(Float)
+    email: Mapped[str | None] = mapped_column(String(254))
+    profile_name: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(8))
+    stage: Mapped[str] = mapped_column(String(40), index=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The engine's whole state (slots, retries, score reasons) as JSON; the columns above
+    # are its searchable projection for the dashboard and exports.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Plain pointer, not a foreign key: threads already point at their lead, and a cycle
+    # of constraints would complicate inserts and migrations for no gain.
+    current_thread_id: Mapped[int | None] = mapped_column(Integer)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConversationThread(db.Model):  # type: ignore[name-defined]
+    """One stretch of conversation; a reset ends it and starts the next."""
+
+    __tablename__ = "conversation_threads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Message(db.Model):  # type: ignore[name-defined]
+    """One inbound or outbound message on any channel."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp | voice
+    text: Mapped[str | None] = mapped_column(Text)
+    # Unique: the database is the guarantee that a retried webhook is handled once.
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # For inbound messages: the exact response body we answered, replayed on retries.
+    reply_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StageEvent(db.Model):  # type: ignore[name-defined]
+    """One qualification stage transition: the funnel's raw data."""
+
+    __tablename__ = "stage_events"
+    __table_args__ = (Index("ix_stage_events_to_at", "to_stage", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str] = mapped_column(String(40))
+    to_stage: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

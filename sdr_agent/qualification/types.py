@@ -1,0 +1,107 @@
+"""Plain data the engine takes and returns; no I/O, no framework types."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any, Mapping
+
+# Stages every flow has besides its question stages.
+STAGE_NEW = "new"  # a lead we have never answered
+TERMINAL_STAGES = ("qualified", "disqualified", "handoff", "declined")
+
+
+class EventKind(str, Enum):
+    """What happened during one engine step."""
+
+    STAGE_CHANGED = "stage_changed"  # data: {"from": str, "to": str}
+    SLOT_FILLED = "slot_filled"  # data: {"slot": str, "stage": str}
+    SLOT_REJECTED = "slot_rejected"  # data: {"slot": str, "retries": int}
+    QUALIFIED = "qualified"  # data: {"score": int}
+    DISQUALIFIED = "disqualified"  # data: {"score": int, "reason": str}
+    DECLINED = "declined"  # data: {} (no consent)
+    HANDOFF_REQUESTED = "handoff_requested"  # data: {"reason": "user_requested" | "retry_limit" | "hot_lead"}
+    RESET_REQUESTED = "reset_requested"  # data: {"reason": "user_requested"}
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    LANGUAGE_CHANGED = "language_changed"  # data: {"from": str, "to": str}
+    HELP_SHOWN = "help_shown"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact the engine reports; data never holds the lead's own words."""
+
+    kind: EventKind
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message from the lead, already parsed by a channel."""
+
+    text: str
+    now: datetime
+    channel: str = "whatsapp"
+    has_media: bool = False
+    profile_name: str | None = None
+    button_payload: str | None = None
+    resumed: bool = False  # first message of a new thread after an idle gap
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """Everything the engine needs to remember about one lead between turns."""
+
+    stage: str = STAGE_NEW
+    language: str = "pt-BR"
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    retries: int = 0
+    score: int = 0
+    score_reasons: tuple[str, ...] = ()
+    opted_out: bool = False
+    handed_off: bool = False
+    stage_entered_at: str | None = None  # ISO-8601 UTC of the current stage's start
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for storage."""
+        return {
+            "stage": self.stage,
+            "language": self.language,
+            "slots": dict(self.slots),
+            "retries": self.retries,
+            "score": self.score,
+            "score_reasons": list(self.score_reasons),
+            "opted_out": self.opted_out,
+            "handed_off": self.handed_off,
+            "stage_entered_at": self.stage_entered_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, default_language: str = "pt-BR") -> "LeadState":
+        """Rebuild from `to_dict` output; missing keys take defaults."""
+        data = data or {}
+        return cls(
+            stage=data.get("stage", STAGE_NEW),
+            language=data.get("language", default_language),
+            slots=dict(data.get("slots") or {}),
+            retries=int(data.get("retries", 0)),
+            score=int(data.get("score", 0)),
+            score_reasons=tuple(data.get("score_reasons") or ()),
+            opted_out=bool(data.get("opted_out", False)),
+            handed_off=bool(data.get("handed_off", False)),
+            stage_entered_at=data.get("stage_entered_at"),
+        )
+
+    def evolve(self, **changes: Any) -> "LeadState":
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The engine's answer to one turn."""
+
+    state: LeadState
+    replies: tuple[str, ...]
+    events: tuple[Event, ...]

@@ -1,0 +1,89 @@
+"""Play a lead: send signed Twilio-style webhooks through the real endpoint and read the replies."""
+from __future__ import annotations
+
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Mapping
+from xml.etree import ElementTree
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+WHATSAPP_PATH = "/twilio/whatsapp"
+OPENING_LINES = {
+    "pt-BR": "Olá! Vi o anúncio de vocês e quero saber mais.",
+    "en": "Hello! I saw your ad and I would like to know more about your service.",
+}
+
+
+def sign(auth_token: str, url: str, form: Mapping[str, str]) -> str:
+    """The X-Twilio-Signature Twilio would send for this URL and form."""
+    return RequestValidator(auth_token).compute_signature(url, dict(form))
+
+
+def new_message_sid() -> str:
+    """A MessageSid in Twilio's format (SM + 32 hex)."""
+    return "SM" + secrets.token_hex(16)
+
+
+def whatsapp_form(phone: str, text: str, sid: str | None = None, profile_name: str | None = None) -> dict[str, str]:
+    """The form Twilio posts for an inbound WhatsApp text message."""
+    form = {
+        "MessageSid": sid or new_message_sid(),
+        "SmsMessageSid": sid or "",
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:{phone}",
+        "To": "whatsapp:+14155238886",
+        "Body": text,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "MessageType": "text",
+        "WaId": phone.lstrip("+"),
+        "ApiVersion": "2010-04-01",
+    }
+    form["SmsMessageSid"] = form["MessageSid"]
+    if profile_name:
+        form["ProfileName"] = profile_name
+    return form
+
+
+def reply_texts(twiml: str) -> list[str]:
+    """The texts of every <Message> in a TwiML response."""
+    root = ElementTree.fromstring(twiml)
+    return [(element.text or "") for element in root.iter("Message")]
+
+
+@dataclass
+class WebhookClient:
+    """Posts signed webhooks in-process (Flask test client) or to a running server."""
+
+    app: Flask
+    base_url: str | None = None
+
+    def send_whatsapp(self, phone: str, text: str) -> list[str]:
+        """Send one WhatsApp message as the lead and return the bot's reply texts."""
+        status, body = self.post(WHATSAPP_PATH, whatsapp_form(phone, text))
+        if status != 200:
+            raise RuntimeError(f"webhook answered {status}: {body.strip()}")
+        return reply_texts(body)
+
+    def post(self, path: str, form: Mapping[str, str]) -> tuple[int, str]:
+        """POST a signed form to `path`; returns (status, body)."""
+        settings = self.app.extensions["sdr_settings"]
+        if self.base_url:
+            url = self.base_url.rstrip("/") + path
+            signed_url = (settings.public_base_url + path) if settings.public_base_url else url
+            headers = {"X-Twilio-Signature": sign(settings.twilio_auth_token, signed_url, form)}
+            request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:
+                    return response.status, response.read().decode("utf-8")
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode("utf-8", "replace")
+        signed_url = (settings.public_base_url or "http://localhost") + path
+        headers = {"X-Twilio-Signature": sign(settings.twilio_auth_token, signed_url, form)}
+        response = self.app.test_client().post(path, data=dict(form), headers=headers)
+        return response.status_code, response.get_data(as_text=True)
