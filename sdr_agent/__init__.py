@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from .config import PROJECT_ROOT, Settings
-from .conversation import ConversationService, DatabaseUnavailable
+from .conversation import ConversationService, StorageUnavailable
 from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .leadgate import LeadGate
@@ -74,11 +74,11 @@ def _register_error_handlers(app: Flask) -> None:
         # Twilio and operators read these in logs: a short reason beats an HTML page.
         return Response(f"{error.code} {error.name}: {error.description}\n", status=error.code, mimetype="text/plain")
 
-    @app.errorhandler(DatabaseUnavailable)
-    def database_unavailable(_error: DatabaseUnavailable) -> Response:
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(_error: StorageUnavailable) -> Response:
         # 503 fast: Twilio retries, or routes to the number's fallback URL.
         return Response(
-            "503 Service Unavailable: database unreachable\n",
+            "503 Service Unavailable: cannot store the message, retry later\n",
             status=503,
             mimetype="text/plain",
             headers={"Retry-After": RETRY_AFTER_SECONDS},

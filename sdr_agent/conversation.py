@@ -31,8 +31,8 @@ RESET_ERROR = "error"
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The database could not be reached; nothing was stored."""
+class StorageUnavailable(RuntimeError):
+    """Nothing could be stored (database unreachable, or even the recovery failed)."""
 
 
 class ConversationService:
@@ -63,7 +63,7 @@ class ConversationService:
             try:
                 reply = self._process(message, lead_key, render)
             except DATABASE_DOWN_ERRORS as exc:
-                raise DatabaseUnavailable(type(exc).__name__) from exc
+                raise StorageUnavailable(type(exc).__name__) from exc
             except Exception as exc:  # the lead must still get an answer; the error is reported
                 log.exception("processing failed; resetting the thread")
                 reply = self._recover(message, lead_key, render, exc)
@@ -134,15 +134,17 @@ class ConversationService:
                 )
                 lead.last_inbound_at = now
                 return Reply(body=body, texts=texts, language=language)
-        except DATABASE_DOWN_ERRORS as exc:
-            raise DatabaseUnavailable(type(exc).__name__) from exc
         except IntegrityError:
             # Same SID raced in under another lead: answer what was stored for it.
             with self.session_factory() as session:
                 stored = _stored_reply(session, message.sid)
             if stored is None:
-                raise error
+                raise StorageUnavailable("recovery could not store the message") from error
             return Reply(body=stored, duplicate=True)
+        except Exception as exc:
+            # Nothing is stored: a 503 makes Twilio retry (or use the fallback URL).
+            log.exception("recovery failed")
+            raise StorageUnavailable(type(exc).__name__) from exc
 
     def _lock_lead(self, session: Session, message: InboundMessage, lead_key: str, now: datetime) -> Lead:
         """Load the lead with a row lock, creating it first if this number is new."""
@@ -192,7 +194,7 @@ class ConversationService:
     def _open_thread(session: Session, lead: Lead, channel: str, now: datetime) -> int:
         thread = ConversationThread(lead_id=lead.id, channel=channel, started_at=now)
         session.add(thread)
-        session.flush([thread])
+        session.flush()
         lead.current_thread_id = thread.id
         return thread.id
 
