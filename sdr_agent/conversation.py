@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -97,11 +97,8 @@ class ConversationService:
             if any(event.kind is EventKind.RESET_REQUESTED for event in result.events):
                 reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now)
 
-            session.add_all(
-                [_inbound_row(lead.id, thread_id, message, body, now)]
-                + _outbound_rows(lead.id, reply_thread_id, message.channel, result.replies, now)
-                + _stage_rows(lead.id, reply_thread_id, message.channel, result, now)
-            )
+            _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, result.replies, now)
+            _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
             _apply_state(lead, result.state, now)
             if message.profile_name and not lead.profile_name:
                 lead.profile_name = message.profile_name[:120]
@@ -128,10 +125,7 @@ class ConversationService:
                 body = render(texts)
                 thread_id, _ = self._current_thread(session, lead, message.channel, now)
                 new_thread_id = self._reset_thread(session, lead, thread_id, RESET_ERROR, message.channel, now)
-                session.add_all(
-                    [_inbound_row(lead.id, thread_id, message, body, now)]
-                    + _outbound_rows(lead.id, new_thread_id, message.channel, texts, now)
-                )
+                _store_messages(session, lead.id, message, body, thread_id, new_thread_id, texts, now)
                 lead.last_inbound_at = now
                 return Reply(body=body, texts=texts, language=language)
         except IntegrityError:
@@ -205,43 +199,41 @@ def _stored_reply(session: Session, sid: str) -> str | None:
     return None if row is None else (row[0] or "")
 
 
-def _inbound_row(lead_id: int, thread_id: int, message: InboundMessage, body: str, now: datetime) -> Message:
-    return Message(
-        lead_id=lead_id,
-        thread_id=thread_id,
-        direction="inbound",
-        channel=message.channel,
-        text=message.text,
-        provider_sid=message.sid,
-        status="received",
-        media=list(message.media) or None,
-        location=message.location,
-        reply_body=body,
-        created_at=now,
-    )
-
-
-def _outbound_rows(lead_id: int, thread_id: int, channel: str, texts: Sequence[str], now: datetime) -> list[Any]:
-    # Answered inside the webhook response: Twilio sends them, so there is no SID yet.
-    return [
-        Message(lead_id=lead_id, thread_id=thread_id, direction="outbound", channel=channel, text=text, status="replied", created_at=now)
+def _store_messages(session: Session, lead_id: int, message: InboundMessage, body: str, thread_id: int,
+                    reply_thread_id: int, texts: Sequence[str], now: datetime) -> None:
+    """Insert the inbound message and its replies in one statement (no ids needed back)."""
+    inbound = {
+        "lead_id": lead_id,
+        "thread_id": thread_id,
+        "direction": "inbound",
+        "channel": message.channel,
+        "text": message.text,
+        "provider_sid": message.sid,
+        "status": "received",
+        "media": list(message.media) or None,
+        "location": message.location,
+        "reply_body": body,
+        "created_at": now,
+    }
+    # Replies go out inside the webhook response: Twilio sends them, so there is no SID yet.
+    outbound = [
+        inbound | {"thread_id": reply_thread_id, "direction": "outbound", "text": text, "provider_sid": None,
+                   "status": "replied", "media": None, "location": None, "reply_body": None}
         for text in texts
     ]
+    # render_nulls keeps NULL columns in the statement, so both kinds of row share one INSERT.
+    session.execute(insert(Message).execution_options(render_nulls=True), [inbound, *outbound])
 
 
-def _stage_rows(lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime) -> list[Any]:
-    return [
-        StageEvent(
-            lead_id=lead_id,
-            thread_id=thread_id,
-            from_stage=event.data["from"],
-            to_stage=event.data["to"],
-            channel=channel,
-            at=now,
-        )
+def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime) -> None:
+    rows = [
+        {"lead_id": lead_id, "thread_id": thread_id, "from_stage": event.data["from"], "to_stage": event.data["to"],
+         "channel": channel, "at": now}
         for event in result.events
         if event.kind is EventKind.STAGE_CHANGED
     ]
+    if rows:
+        session.execute(insert(StageEvent), rows)
 
 
 def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:
