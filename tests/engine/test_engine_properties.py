@@ -1,0 +1,92 @@
+"""Property test: any sequence of messages, in any language, never breaks the engine or its state."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sdr_agent.qualification import STAGE_NEW, TERMINAL_STAGES, Flow, LeadState, Turn, initial_state, step
+
+REAL_MESSAGES = [
+    "Oi, quero saber mais", "Hello, I'd like to know more about your product", "sim", "yes", "não", "no", "👍",
+    "Meu nome é Ana Souza", "My name is John Smith", "Sou a Ana da Acme, meu e-mail é ana@acme.com", "Acme",
+    "trabalho na Globex", "1", "opção 3", "CEO", "manager", "Preciso de um CRM", "We need a CRM for the sales team",
+    "R$ 20.000,00", "50 mil por mês", "entre 10 e 20 mil", "$5,000/month", "10-20k", "não sei", "not sure",
+    "mês que vem", "em 2 semanas", "next quarter", "ASAP", "ana@acme.com", "x@y", "500 reais",
+    "PARAR", "STOP", "VOLTAR", "START", "recomeçar", "start over", "ajuda", "help", "?", "falar com atendente",
+    "talk to a person", "English please", "em português", "ok", "Olá", "",
+]
+JUNK = [
+    "\x00", "\x00\x00oi\x00", "🙂🙃🤷‍♀️", "مرحبا، أريد معرفة المزيد", "שלום עולם", "\u202egnp.exe", "\ufeff", "\u200b",
+    "1" * 5000, "a" * 5000, "ab " * 1700, "1.1." * 1000, "R$ " * 1000, "@" * 3000, "\n\n\t\r", "{name}", "{0}", "%s",
+    "<script>alert(1)</script>", "'; DROP TABLE leads; --", "lone \udcff surrogate",
+]
+
+texts = st.one_of(
+    st.sampled_from(REAL_MESSAGES),
+    st.sampled_from(JUNK),
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=300),
+    st.builds(lambda a, b: f"{a} {b}", st.sampled_from(REAL_MESSAGES), st.text(max_size=20)),
+)
+turn_options = st.fixed_dictionaries(
+    {},
+    optional={
+        "has_media": st.booleans(),
+        "resumed": st.booleans(),
+        "channel": st.sampled_from(["whatsapp", "voice"]),
+        "button_payload": st.one_of(st.none(), st.sampled_from(["yes", "no", "1", ""]), st.text(max_size=10)),
+        "profile_name": st.one_of(st.none(), st.text(max_size=30)),
+    },
+)
+START = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)
+
+
+def allowed_event_strings(flow: Flow) -> set[str]:
+    """Everything an event may say: ids and codes, never the lead's words."""
+    return (
+        {STAGE_NEW, *TERMINAL_STAGES, *flow.stage_ids, *flow.languages, *(stage.slot for stage in flow.stages)}
+        | {rule.reason for rule in flow.disqualify}
+        | {"user_requested", "retry_limit", "low_score"}
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    language=st.sampled_from(["pt-BR", "en"]),
+    messages=st.lists(st.tuples(texts, turn_options, st.integers(min_value=0, max_value=10_000)), max_size=25),
+    naive_clock=st.booleans(),
+)
+def test_any_conversation_keeps_a_valid_state(
+    flow: Flow, language: str, messages: list[tuple[str, dict[str, Any], int]], naive_clock: bool
+) -> None:
+    state = initial_state(language)
+    now = START.replace(tzinfo=None) if naive_clock else START
+    valid_stages = {STAGE_NEW, *flow.stage_ids, *TERMINAL_STAGES}
+    vocabulary = allowed_event_strings(flow)
+    for text, options, minutes in messages:
+        now += timedelta(minutes=minutes)
+        was_opted_out = state.opted_out
+        result = step(flow, state, Turn(text=text, now=now, **options))
+        state = result.state
+
+        assert state.stage in valid_stages
+        assert state.language in flow.languages
+        assert 0 <= state.retries < flow.retry_limit
+        assert isinstance(state.score, int)
+        assert all(isinstance(reply, str) and reply.strip() for reply in result.replies)
+        assert all("{" not in reply or "{" in text for reply in result.replies)
+        if was_opted_out and state.opted_out:
+            assert (result.replies, result.events) == ((), ())
+
+        stored = json.dumps(state.to_dict(), allow_nan=False)
+        assert "\\u0000" not in stored  # PostgreSQL JSON cannot hold NUL characters
+        assert LeadState.from_dict(json.loads(stored)) == state
+
+        for event in result.events:
+            json.dumps(dict(event.data), allow_nan=False)
+            for value in event.data.values():
+                assert isinstance(value, int) or value in vocabulary, (event, value)
