@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
@@ -43,11 +44,11 @@ def unavailable(service: str, reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> str:
-    """URL of a fresh, migrated database on the test PostgreSQL server, dropped at the end."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """Create an empty database on the test PostgreSQL server; drop it afterwards."""
     base = make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
-    name = f"sdr_agent_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as connection:
@@ -55,12 +56,20 @@ def postgres_server_url() -> str:
     except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
         admin.dispose()
         unavailable("PostgreSQL", type(exc).__name__)
-    url = base.set(database=name).render_as_string(hide_password=False)
-    migrate_to_head(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """URL of a fresh, migrated database on the test PostgreSQL server, dropped at the end."""
+    with fresh_postgres_database("sdr_agent_test") as url:
+        migrate_to_head(url)
+        yield url
 
 
 def migrate_to_head(database_url: str) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,10 @@ from typing import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from sdr_agent.extensions import db
-from tests.conftest import DEFAULT_PG, base_config, unavailable
+from tests.conftest import base_config, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,19 +24,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    base = make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
-    name = f"sdr_agent_migrate_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        admin.dispose()
-        unavailable("PostgreSQL", type(exc).__name__)
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("sdr_agent_migrate") as url:
+        yield url
 
 
 def test_upgrade_from_empty_creates_exactly_the_models_schema(empty_database: str) -> None:
