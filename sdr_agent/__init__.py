@@ -17,6 +17,7 @@ from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .leadgate import LeadGate
 from .qualification import load_flow
+from .telemetry import init_telemetry
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -27,6 +28,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     environ.update(test_config or {})
     settings = Settings.from_env(environ)
     _configure_logging()
+    init_telemetry(settings, "web")
 
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(

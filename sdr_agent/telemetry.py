@@ -1,0 +1,570 @@
+"""Sentry errors, traces, logs, metrics and cron check-ins; the only module that imports sentry_sdk.
+
+Without SENTRY_DSN (or SENTRY_SPOTLIGHT in development) the SDK is never initialised and every
+helper below returns at its first line. Everything sent passes through `sdr_agent.scrubbing`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import requests
+import sentry_sdk
+import urllib3
+from sentry_sdk import logger as sentry_logs
+from sentry_sdk import metrics as sentry_metrics
+from sentry_sdk.consts import OP
+from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger, ignore_logger_for_sentry_logs
+from sentry_sdk.integrations.redis import RedisIntegration
+from sentry_sdk.integrations.rq import RqIntegration
+from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+from sentry_sdk.tracing import Span, Transaction
+from sentry_sdk.utils import event_from_exception
+from werkzeug.exceptions import HTTPException
+
+from sdr_agent.config import PROJECT_ROOT, Settings
+from sdr_agent.scrubbing import (known_values_pattern, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
+                                 scrub_metric)
+
+log = logging.getLogger(__name__)
+
+MESSAGE_OP = "sdr.message"
+INTEGRATION_OP = "sdr.integration"
+DEFAULT_TRACES_SAMPLE_RATES = {"development": 1.0, "staging": 0.3, "production": 0.1}
+UNTRACED_PATHS = frozenset({"/healthz", "/healthz/"})
+UNTRACED_PREFIXES = ("/static/",)
+# Below gunicorn's graceful_timeout (8 s) so a worker drains its queue before it is killed.
+SHUTDOWN_TIMEOUT_S = 5.0
+# The web request or RQ job that carries a message becomes its transaction; both run in a
+# scope of their own, so tags set there cannot leak into another message.
+ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
+# twilio.http_client logs request headers and parameters at INFO; the access log is one line per
+# request, health checks included. Neither is worth a breadcrumb or a Sentry log.
+QUIET_LOGGERS = ("twilio.http_client", "gunicorn.access")
+UNKNOWN = "unknown"
+_KNOWN_VALUES_HINT = "sdr_known_values"
+_LEAD_ID = re.compile(r"[0-9a-f]{64}")
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n", "f"})
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+
+
+@dataclass
+class _State:
+    initialized: bool = False
+    enabled: bool = False
+    sentry_netloc: str | None = None
+
+
+_state = _State()
+_init_lock = threading.Lock()
+_current_trace: ContextVar["MessageTrace | None"] = ContextVar("sdr_message_trace", default=None)
+
+
+def init_telemetry(settings: Settings, process: str) -> bool:
+    """Initialise Sentry once per process ("web", "worker", "cli"); False when it stays off."""
+    with _init_lock:
+        if _state.initialized:
+            return _state.enabled
+        _state.initialized = True
+        spotlight = _spotlight_option(settings)
+        if not settings.sentry_dsn and spotlight is None:
+            return False
+        _state.sentry_netloc = urlsplit(settings.sentry_dsn).netloc.rpartition("@")[2] if settings.sentry_dsn else None
+        sentry_sdk.init(**_sdk_options(settings, spotlight))
+        sentry_sdk.get_global_scope().set_tag("process", process)
+        for name in QUIET_LOGGERS:
+            ignore_logger(name)
+            ignore_logger_for_sentry_logs(name)
+        _state.enabled = True
+        return True
+
+
+def telemetry_enabled() -> bool:
+    """True once `init_telemetry` has started the SDK in this process."""
+    return _state.enabled
+
+
+def flush_telemetry(timeout_s: float = 2.0) -> None:
+    """Wait up to `timeout_s` for queued events, logs and metrics to be sent (CLI commands, jobs)."""
+    if _state.enabled:
+        sentry_sdk.flush(timeout=timeout_s)
+
+
+def shutdown_telemetry(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+    """Flush, close the client and turn telemetry off; `init_telemetry` may then run again."""
+    with _init_lock:
+        if _state.enabled:
+            sentry_sdk.get_client().close(timeout=timeout_s)
+            sentry_sdk.get_global_scope().set_client(None)
+            sentry_sdk.get_global_scope().remove_tag("process")
+        _state.initialized = False
+        _state.enabled = False
+        _state.sentry_netloc = None
+
+
+def traces_sample_rate(settings: Settings) -> float:
+    """SENTRY_TRACES_SAMPLE_RATE, else the default for SDR_ENV (development 1.0, staging 0.3, production 0.1)."""
+    if settings.sentry_traces_sample_rate is not None:
+        return settings.sentry_traces_sample_rate
+    return DEFAULT_TRACES_SAMPLE_RATES[settings.env]
+
+
+def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        # An empty DSN (Spotlight only) keeps the SDK from reading SENTRY_DSN behind our back.
+        "dsn": settings.sentry_dsn or "",
+        "environment": settings.sentry_environment,
+        "release": settings.sentry_release or _git_sha(),
+        "sample_rate": 1.0,
+        "traces_sampler": _make_traces_sampler(traces_sample_rate(settings)),
+        # No sentry-trace/baggage headers on outgoing requests: Twilio and webhooks are not ours.
+        "trace_propagation_targets": [],
+        "shutdown_timeout": SHUTDOWN_TIMEOUT_S,
+        "max_request_body_size": "never",
+        "include_local_variables": False,
+        "in_app_include": ["sdr_agent"],
+        "enable_logs": True,
+        "before_send": _before_send,
+        "before_send_transaction": _before_send,
+        "before_breadcrumb": _before_breadcrumb,
+        "before_send_log": _before_send_log,
+        "before_send_metric": _before_send_metric,
+        # Explicit False: with None the SDK would read SENTRY_SPOTLIGHT itself, in any environment.
+        "spotlight": False if spotlight is None else spotlight,
+        "integrations": [
+            FlaskIntegration(transaction_style="url"),
+            SqlalchemyIntegration(),
+            RedisIntegration(),
+            RqIntegration(),
+            # Python logging: breadcrumbs from INFO, error events from ERROR, Sentry logs from WARNING
+            # (our own structured logs go through sentry_sdk.logger at any level).
+            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR, sentry_logs_level=logging.WARNING),
+        ],
+    }
+    if settings.sentry_profiles_sample_rate > 0:
+        # Transaction-based profiling (profiles_sample_rate) is deprecated in this SDK; continuous
+        # profiling in "trace" lifecycle samples this fraction of processes while they trace.
+        options["profile_session_sample_rate"] = settings.sentry_profiles_sample_rate
+        options["profile_lifecycle"] = "trace"
+    return options
+
+
+def _spotlight_option(settings: Settings) -> bool | str | None:
+    raw = os.environ.get("SENTRY_SPOTLIGHT", "").strip()
+    if raw.lower() in _FALSE_WORDS:
+        return None
+    if not settings.is_development:
+        log.warning("SENTRY_SPOTLIGHT is ignored outside development")
+        return None
+    return True if raw.lower() in _TRUE_WORDS else raw
+
+
+def _git_sha() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                                text=True, timeout=2, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
+    def sampler(context: Mapping[str, Any]) -> float:
+        environ = context.get("wsgi_environ") or {}
+        name = (context.get("transaction_context") or {}).get("name") or ""
+        for target in (environ.get("PATH_INFO", ""), name):
+            if target in UNTRACED_PATHS or target.startswith(UNTRACED_PREFIXES):
+                return 0.0
+        parent_sampled = context.get("parent_sampled")
+        if parent_sampled is not None:
+            # Whoever started the trace upstream already decided; a partial trace helps no one.
+            return 1.0 if parent_sampled else 0.0
+        return rate
+
+    return sampler
+
+
+def _known(hint: Any = None) -> re.Pattern[str] | None:
+    # Events carry their message's pattern in the hint (MessageTrace._hand_over_redactions).
+    if isinstance(hint, dict) and hint.get(_KNOWN_VALUES_HINT) is not None:
+        return hint[_KNOWN_VALUES_HINT]
+    trace = _current_trace.get()
+    return trace.known_pattern if trace is not None else None
+
+
+def _is_sentry_request(url: object) -> bool:
+    # The SDK recognises its own uploads by host only, so with a DSN that names a port
+    # (self-hosted Sentry, local stand-ins) every upload would show up as a span or breadcrumb.
+    return _state.sentry_netloc is not None and isinstance(url, str) and _state.sentry_netloc in url
+
+
+def _before_send(event: Any, hint: Any) -> Any:
+    spans = event.get("spans")
+    if isinstance(spans, list):
+        event["spans"] = [span for span in spans
+                          if not (span.get("op") == OP.HTTP_CLIENT and _is_sentry_request(span.get("description")))]
+    return scrub_event(event, _known(hint))
+
+
+def _before_breadcrumb(crumb: Any, hint: Any) -> Any:
+    if crumb.get("category") == "httplib" and _is_sentry_request((crumb.get("data") or {}).get("url")):
+        return None
+    return scrub_breadcrumb(crumb, _known())
+
+
+def _before_send_log(record: Any, hint: Any) -> Any:
+    return scrub_log(record, _known())
+
+
+def _before_send_metric(metric: Any, hint: Any) -> Any:
+    return scrub_metric(metric, _known())
+
+
+class TelemetrySpan:
+    """A child span handed to callers; values given to `set_data` are scrubbed before storing."""
+
+    def __init__(self, span: Span | None, trace: "MessageTrace | None") -> None:
+        self._span = span
+        self._trace = trace
+
+    def set_data(self, key: str, value: Any) -> None:
+        """Attach one non-personal value (stage, language, flow version, counts) to the span."""
+        if self._span is None:
+            return
+        known = self._trace.known_pattern if self._trace is not None else None
+        self._span.set_data(key, scrub_data({key: value}, known)[key])
+
+
+_NO_SPAN = TelemetrySpan(None, None)
+
+
+class MessageTrace:
+    """Telemetry for one inbound message or voice turn; every method is a no-op when telemetry is off."""
+
+    def __init__(self, channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.Scope | None) -> None:
+        self.channel = channel
+        self.name = name
+        self.budget_ms = budget_ms
+        self.stage: str | None = None
+        self.language: str | None = None
+        self.flow_version: str | None = None
+        self.known_pattern: re.Pattern[str] | None = None
+        self._scope = scope
+        self._started = time.monotonic()
+        self._spans: list[tuple[str, str, float]] = []
+        self._sensitive: list[str] = []
+
+    def _hand_over_redactions(self, event: Any, hint: Any) -> Any:
+        # Event processor: a web request's transaction is sent after the message's context has
+        # ended, so the redactions travel to `before_send` in the event's hint.
+        if self.known_pattern is not None:
+            # Several messages in one job: the latest processor, the innermost message, wins.
+            hint[_KNOWN_VALUES_HINT] = self.known_pattern
+        return event
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is recorded for this message."""
+        return self._scope is not None
+
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the message started processing."""
+        return (time.monotonic() - self._started) * 1000
+
+    def annotate(self, *, stage: str | None = None, language: str | None = None,
+                 flow_version: str | None = None) -> None:
+        """Record the lead's current stage, language and the flow version on everything sent."""
+        if self._scope is None:
+            return
+        if stage is not None:
+            self.stage = stage
+            self._scope.set_tag("stage", stage)
+        if language is not None:
+            self.language = language
+            self._scope.set_tag("language", language)
+        if flow_version is not None:
+            self.flow_version = flow_version
+        self._scope.set_context("conversation", _present({"channel": self.channel, "flow_version": self.flow_version}))
+
+    def set_lead(self, lead_id: str) -> None:
+        """Set user.id to the lead's phone hash (`phone.phone_hash`, 64 hex characters)."""
+        if self._scope is None:
+            return
+        if _LEAD_ID.fullmatch(lead_id) is None:
+            # Anything else could be the phone number itself.
+            log.warning("telemetry: ignoring a lead id that is not a phone hash")
+            return
+        self._scope.set_user({"id": lead_id})
+
+    def redact(self, *values: str | None) -> None:
+        """Never send these literal values (phone, profile name, message text, answers) while traced."""
+        if self._scope is None:
+            return
+        self._sensitive.extend(value for value in values if value)
+        self.known_pattern = known_values_pattern(self._sensitive)
+
+    @contextmanager
+    def span(self, op: str, description: str | None = None, **data: Any) -> Iterator[TelemetrySpan]:
+        """A timed child span (op like sdr.lock, sdr.engine, sdr.persist) carrying non-personal data."""
+        if self._scope is None:
+            yield _NO_SPAN
+            return
+        started = time.monotonic()
+        with sentry_sdk.start_span(op=op, name=description or op) as sdk_span:
+            handle = TelemetrySpan(sdk_span, self)
+            for key, value in self._span_defaults().items():
+                handle.set_data(key, value)
+            for key, value in data.items():
+                handle.set_data(key, value)
+            try:
+                yield handle
+            finally:
+                self._record_span(op, description or op, (time.monotonic() - started) * 1000)
+
+    def stage_changed(self, from_stage: str | None, to_stage: str, seconds_in_previous: float | None,
+                      channel: str | None = None, language: str | None = None) -> None:
+        """Breadcrumb, Sentry log and `sdr.stage.entered` metric for a stage transition."""
+        if self._scope is None:
+            return
+        channel = channel or self.channel
+        self.annotate(stage=to_stage, language=language)
+        language = self.language
+        self._scope.add_breadcrumb(
+            category="qualification.stage", level="info", message=f"{from_stage} -> {to_stage}",
+            data={"from": from_stage, "to": to_stage, "duration_s": seconds_in_previous},
+        )
+        attributes = _present({"channel": channel, "language": language, "flow.version": self.flow_version,
+                               "stage.previous_duration_s": seconds_in_previous})
+        sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
+                         to_stage=to_stage, attributes=attributes)
+        sentry_metrics.count("sdr.stage.entered", 1,
+                             attributes=_present({"stage": to_stage, "channel": channel, "language": language}))
+        if seconds_in_previous is not None and from_stage is not None:
+            sentry_metrics.distribution("sdr.stage.duration", seconds_in_previous, unit="second",
+                                        attributes={"stage": from_stage, "channel": channel})
+
+    def outcome(self, outcome: str) -> None:
+        """Terminal outcome (qualified, disqualified, handoff, opted_out, declined): tag, event and metric."""
+        if self._scope is None:
+            return
+        self._scope.set_tag("outcome", outcome)
+        sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
+                                   fingerprint=["qualification-outcome", outcome])
+        sentry_metrics.count("sdr.lead.outcome", 1, attributes={"outcome": outcome, "channel": self.channel})
+
+    def _span_defaults(self) -> dict[str, Any]:
+        return _present({"channel": self.channel, "stage": self.stage, "language": self.language,
+                         "flow.version": self.flow_version})
+
+    def _record_span(self, op: str, description: str, duration_ms: float) -> None:
+        self._spans.append((op, description, duration_ms))
+
+    def _check_budget(self) -> None:
+        elapsed = self.elapsed_ms()
+        if self.budget_ms is None or elapsed <= self.budget_ms:
+            return
+        extras: dict[str, Any] = {"duration_ms": round(elapsed), "budget_ms": self.budget_ms}
+        tags = {"budget_exceeded": "true"}
+        if self._spans:
+            op, description, duration = max(self._spans, key=lambda span: span[2])
+            extras.update(slowest_span_op=op, slowest_span_description=description,
+                          slowest_span_ms=round(duration))
+            tags["slowest_span"] = op
+        if self._scope is not None:
+            self._scope.set_tag("budget_exceeded", "true")
+        sentry_sdk.capture_message("Message processing exceeded budget", level="warning", tags=tags,
+                                   extras=extras,
+                                   fingerprint=["processing-budget", self.channel, self.stage or UNKNOWN])
+
+
+@contextmanager
+def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stage: str | None = None,
+                  language: str | None = None, flow_version: str | None = None) -> Iterator[MessageTrace]:
+    """One transaction (op sdr.message, name e.g. whatsapp.inbound or voice.turn) per inbound message."""
+    if not _state.enabled:
+        yield MessageTrace(channel, name, budget_ms, None)
+        return
+    scope = sentry_sdk.get_current_scope()
+    request_transaction = scope.transaction
+    if (isinstance(request_transaction, Transaction) and request_transaction.op in ADOPTED_OPS
+            and request_transaction.timestamp is None):
+        # Flask (or RQ) already opened a transaction for this request: it becomes the message's
+        # transaction instead of a second one nested inside it.
+        request_transaction.op = MESSAGE_OP
+        scope.set_transaction_name(name, source="custom")
+        with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:
+            yield trace
+        return
+    with sentry_sdk.isolation_scope():
+        with sentry_sdk.start_transaction(op=MESSAGE_OP, name=name, source="custom"):
+            with _activate(channel, name, budget_ms, sentry_sdk.get_current_scope(), stage, language,
+                           flow_version) as trace:
+                yield trace
+
+
+@contextmanager
+def _activate(channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.Scope, stage: str | None,
+              language: str | None, flow_version: str | None) -> Iterator[MessageTrace]:
+    trace = MessageTrace(channel, name, budget_ms, scope)
+    token = _current_trace.set(trace)
+    try:
+        scope.set_tag("channel", channel)
+        scope.add_event_processor(trace._hand_over_redactions)
+        trace.annotate(stage=stage, language=language, flow_version=flow_version)
+        yield trace
+    except Exception as exc:
+        # Reported here, inside the message's scope, so it carries the message's tags and
+        # redactions; the SDK's dedupe then drops the Flask integration's report of the same
+        # exception. HTTP errors below 500 are answers, not failures.
+        if not (isinstance(exc, HTTPException) and (exc.code or 500) < 500):
+            capture_error(exc, trace.stage, trace.channel)
+        raise
+    finally:
+        trace._check_budget()
+        _current_trace.reset(token)
+
+
+def capture_error(exc: BaseException, stage: str | None, channel: str | None) -> str | None:
+    """Report an exception grouped by type, stage and channel; returns the event id."""
+    if not _state.enabled:
+        return None
+    return sentry_sdk.capture_exception(
+        exc, fingerprint=[type(exc).__name__, stage or UNKNOWN, channel or UNKNOWN],
+        tags=_present({"stage": stage, "channel": channel}),
+    )
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """True for socket, requests and urllib3 timeouts (Twilio's client raises requests'), or one as the cause."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        # urllib3 2 makes a refused connection a subclass of ConnectTimeoutError; it is not a timeout.
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            return False
+        if isinstance(current, (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
+            return True
+        current = current.__cause__
+    return False
+
+
+@contextmanager
+def external_call(integration: str, *, timeout_s: float | None = None,
+                  operation: str | None = None) -> Iterator[TelemetrySpan]:
+    """Span and failure report around one call to Twilio, the CRM or a webhook (or a decorator); re-raises."""
+    if not _state.enabled:
+        yield _NO_SPAN
+        return
+    trace = _current_trace.get()
+    description = f"{integration} {operation}" if operation else integration
+    started = time.monotonic()
+    failure: Exception | None = None
+    with sentry_sdk.start_span(op=INTEGRATION_OP, name=description) as span:
+        span.set_data("integration", integration)
+        if timeout_s is not None:
+            span.set_data("timeout_s", timeout_s)
+        try:
+            yield TelemetrySpan(span, trace)
+        except Exception as exc:
+            failure = exc
+            elapsed_ms = (time.monotonic() - started) * 1000
+            if is_timeout(exc):
+                span.set_status("deadline_exceeded")
+                _report_timeout(integration, timeout_s, operation, elapsed_ms, exc)
+            else:
+                span.set_status("internal_error")
+                sentry_sdk.capture_exception(exc, tags={"integration": integration},
+                                             fingerprint=["external-error", integration, type(exc).__name__])
+        finally:
+            if trace is not None:
+                trace._record_span(INTEGRATION_OP, description, (time.monotonic() - started) * 1000)
+    if failure is not None:
+        # Raised after the span closed so the SDK keeps our span status; the caller may retry.
+        raise failure
+
+
+def _report_timeout(integration: str, timeout_s: float | None, operation: str | None, elapsed_ms: float,
+                    exc: BaseException) -> None:
+    sentry_sdk.capture_message(
+        "External call timeout", level="warning",
+        tags={"integration": integration, "timeout": f"{timeout_s:g}s" if timeout_s is not None else UNKNOWN},
+        extras=_present({"operation": operation, "elapsed_ms": round(elapsed_ms),
+                         "exception_type": type(exc).__name__}),
+        fingerprint=["external-timeout", integration],
+    )
+
+
+def lock_wait_exceeded(waited_ms: float, stage: str | None = None, *, timeout_ms: float | None = None) -> None:
+    """Warning: a message waited too long for its lead's lock."""
+    if not _state.enabled:
+        return
+    trace = _current_trace.get()
+    stage = stage or (trace.stage if trace is not None else None)
+    sentry_sdk.capture_message(
+        "Lead lock wait exceeded", level="warning", tags=_present({"stage": stage}),
+        extras=_present({"waited_ms": round(waited_ms), "timeout_ms": timeout_ms}),
+        fingerprint=["lock-wait", trace.channel if trace is not None else UNKNOWN, stage or UNKNOWN],
+    )
+
+
+def no_speech(stage: str | None) -> None:
+    """A voice turn with no usable speech: warning breadcrumb and `sdr.voice.no_speech` metric."""
+    if not _state.enabled:
+        return
+    trace = _current_trace.get()
+    scope = trace._scope if trace is not None and trace._scope is not None else sentry_sdk.get_isolation_scope()
+    scope.add_breadcrumb(category="voice.no_speech", level="warning", message="No speech detected",
+                         data={"stage": stage})
+    sentry_metrics.count("sdr.voice.no_speech", 1, attributes={"stage": stage or UNKNOWN})
+
+
+def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None) -> None:
+    """Event "Conversation thread reset" tagged with the reason; with `error`, it carries the exception."""
+    if not _state.enabled:
+        return
+    tags = _present({"reason": reason, "stage": stage})
+    extras = {"thread_age_s": round(thread_age_s, 1), "stage": stage}
+    if error is None:
+        sentry_sdk.capture_message("Conversation thread reset", level="info", tags=tags, extras=extras,
+                                   fingerprint=["thread-reset", reason, stage or UNKNOWN])
+        return
+    event, hint = event_from_exception(error, client_options=sentry_sdk.get_client().options,
+                                       mechanism={"type": "sdr.thread_reset", "handled": True})
+    event["message"] = "Conversation thread reset"
+    event["level"] = "error"
+    sentry_sdk.capture_event(event, hint=hint, tags=tags, extras=extras,
+                             fingerprint=["thread-reset", reason, type(error).__name__, stage or UNKNOWN])
+
+
+@contextmanager
+def monitor_job(slug: str, *, schedule: str | None = None, max_runtime_min: int | None = None,
+                checkin_margin_min: int | None = None) -> Iterator[None]:
+    """Cron check-ins (in progress, then ok or error) around a scheduled job; also a decorator."""
+    if not _state.enabled:
+        yield
+        return
+    config: dict[str, Any] = {}
+    if schedule is not None:
+        # Sending the schedule creates or updates the monitor in Sentry on the first check-in.
+        config["schedule"] = {"type": "crontab", "value": schedule}
+    if max_runtime_min is not None:
+        config["max_runtime"] = max_runtime_min
+    if checkin_margin_min is not None:
+        config["checkin_margin"] = checkin_margin_min
+    with sentry_sdk.monitor(monitor_slug=slug, monitor_config=config or None):
+        yield
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
