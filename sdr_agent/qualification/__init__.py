@@ -3,8 +3,11 @@
 Imports only the standard library, PyYAML, phonenumbers and email-validator, so it can be used
 and tested without the web app.
 """
+from .calls import call_opening
 from .engine import initial_state, step
 from .flow import Flow, FlowError, Option, QuestionStage, default_flow_path, load_flow
+from .hints import speech_hints
+from .speech import speakable
 from .types import STAGE_NEW, TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
 
 __all__ = [
@@ -19,8 +22,11 @@ __all__ = [
     "StepResult",
     "TERMINAL_STAGES",
     "Turn",
+    "call_opening",
     "default_flow_path",
     "initial_state",
     "load_flow",
+    "speakable",
+    "speech_hints",
     "step",
 ]

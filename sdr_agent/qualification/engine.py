@@ -1,19 +1,17 @@
 """The qualification engine: one pure, deterministic step per inbound message."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
-from . import scoring
+from .display import display_value
+from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
 from .language import detected_switch, requested_language
-from .textnorm import clean
-from .types import STAGE_NEW, TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
-from .validators import SIDE_TYPES, find_answer, parse_answer
+from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
+from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
+from .validators.consent import parse as parse_yes_no
 
-HANDOFF = "handoff"
 DECLINED = "declined"
 RAW_ANSWER_CHARS = 200
 
@@ -25,60 +23,12 @@ def initial_state(language: str) -> LeadState:
 
 def step(flow: Flow, state: LeadState, turn: Turn) -> StepResult:
     """Read one message and return the new state, the replies to send and what happened."""
-    draft = _Draft(flow, state, turn, clean(turn.text) or clean(turn.button_payload))
-    if draft.state.language not in flow.languages:
-        draft.state = draft.state.evolve(language=flow.languages[0])
+    draft = Draft.begin(flow, state, turn)
     _handle(draft)
-    return StepResult(state=draft.state, replies=tuple(draft.replies), events=tuple(draft.events))
+    return draft.result()
 
 
-@dataclass
-class _Draft:
-    """The step being built: state so far, replies and events."""
-
-    flow: Flow
-    state: LeadState
-    turn: Turn
-    text: str
-    replies: list[str] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-
-    @property
-    def now_iso(self) -> str:
-        now = self.turn.now
-        return (now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)).isoformat()
-
-    def question(self) -> QuestionStage | None:
-        """The question stage the lead is at, if any."""
-        return next((stage for stage in self.flow.stages if stage.id == self.state.stage), None)
-
-    def emit(self, kind: EventKind, **data: Any) -> None:
-        self.events.append(Event(kind, data))
-
-    def say(self, key: str) -> None:
-        self.replies.append(self.flow.text(key, self.state.language, self.state.slots))
-
-    def ask(self, stage: QuestionStage, retry: bool = False) -> None:
-        text = stage.retry if retry else stage.ask
-        self.replies.append(text(self.state.language, self.state.slots, voice=self.turn.channel == "voice"))
-
-    def move_to(self, stage_id: str) -> None:
-        if stage_id != self.state.stage:
-            self.emit(EventKind.STAGE_CHANGED, **{"from": self.state.stage, "to": stage_id})
-            self.state = self.state.evolve(stage=stage_id, retries=0, stage_entered_at=self.now_iso)
-
-    def fill(self, stage: QuestionStage, value: Any) -> None:
-        slots = {**self.state.slots, stage.slot: value}
-        total, reasons = scoring.score(self.flow, slots)
-        self.state = self.state.evolve(slots=slots, score=total, score_reasons=reasons)
-        self.emit(EventKind.SLOT_FILLED, slot=stage.slot, stage=stage.id)
-
-    def next_open_stage(self) -> QuestionStage | None:
-        """The first question, in flow order, whose slot is still empty."""
-        return next((stage for stage in self.flow.stages if stage.slot not in self.state.slots), None)
-
-
-def _handle(draft: _Draft) -> None:
+def _handle(draft: Draft) -> None:
     state = draft.state
     intent = detect_intent(draft.text) if draft.text else None
     if state.opted_out:
@@ -93,23 +43,30 @@ def _handle(draft: _Draft) -> None:
     if intent is not None:
         _INTENT_HANDLERS[intent](draft)
     elif only_language_request:
-        _continue(draft)
+        resume(draft)
     elif state.stage == STAGE_NEW:
-        _fill_volunteered(draft, current=None)
-        _advance(draft)
+        if not draft.turn.confirm:
+            _fill_volunteered(draft, current=None)
+        advance(draft)
     elif state.stage in TERMINAL_STAGES:
         draft.say("done")
     elif question is None:
-        _continue(draft)  # a stage this flow no longer has
+        resume(draft)  # a stage this flow no longer has
+    elif (pending := _pending_answer(draft, question)) is not None:
+        _settle_confirmation(draft, question, pending)
+    elif draft.voice and question.defer_to_whatsapp:
+        draft.ask(question)  # calls never take this answer: say again that it is asked on WhatsApp
+    elif not draft.voice and question.slot in state.deferred:
+        _resume_deferred(draft, question)
     elif not draft.text:
         if draft.turn.has_media:
             draft.say("media_only")
         draft.ask(question)
     else:
-        _answer(draft, question)
+        _answer(draft, question, _parse(draft, question))
 
 
-def _update_language(draft: _Draft) -> bool:
+def _update_language(draft: Draft) -> bool:
     """Switch language when the lead clearly writes in, or asks for, another; True if that was all they said."""
     languages = draft.flow.languages
     requested = requested_language(draft.text, languages)
@@ -120,47 +77,26 @@ def _update_language(draft: _Draft) -> bool:
     return requested is not None
 
 
-def _continue(draft: _Draft) -> None:
-    """Pick the conversation up again: ask the open question, or say where things stand."""
-    question = draft.question()
-    if question is not None:
-        draft.ask(question)
-    elif draft.state.stage in TERMINAL_STAGES:
-        if draft.state.stage != HANDOFF:
-            draft.say("done")
-    else:
-        _advance(draft)  # new lead, or a stage this flow no longer has
+def _parse(draft: Draft, question: QuestionStage) -> ParseResult:
+    return parse_answer(question, draft.text, draft.state.language, draft.turn.now)
 
 
-def _advance(draft: _Draft) -> None:
-    """Ask the next open question, or finish with the outcome when none is left."""
-    stage = draft.next_open_stage()
-    if stage is not None:
-        draft.move_to(stage.id)
-        draft.ask(stage)
-        return
-    result = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
-    draft.move_to(result.stage)
-    if result.reason is None:
-        draft.emit(EventKind.QUALIFIED, score=draft.state.score)
-    else:
-        draft.emit(EventKind.DISQUALIFIED, score=draft.state.score, reason=result.reason)
-    draft.say(result.stage)  # the closing texts are named after the outcome stages
-
-
-def _answer(draft: _Draft, question: QuestionStage) -> None:
+def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
     """Read the message as the answer to the current question (and whatever else it clearly says)."""
-    parsed = parse_answer(question, draft.text, draft.state.language, draft.turn.now)
     if question.type == "consent" and parsed.ok and parsed.value is False:
         draft.move_to(DECLINED)
         draft.emit(EventKind.DECLINED)
         draft.say(DECLINED)
         return
-    volunteered = _fill_volunteered(draft, current=question)
+    if draft.turn.confirm and parsed.ok and question.type != "consent":
+        _ask_confirmation(draft, question, parsed.value)
+        return
+    # A message heard with low confidence is not trusted for anything beyond the question itself.
+    volunteered = not draft.turn.confirm and _fill_volunteered(draft, current=question)
     if parsed.ok or (question.type == "consent" and volunteered):
         # Volunteering details at the consent question is as good as a yes.
         draft.fill(question, parsed.value if parsed.ok else True)
-        _advance(draft)
+        advance(draft)
     elif draft.turn.resumed:
         draft.say("welcome_back")
         draft.ask(question)
@@ -170,7 +106,49 @@ def _answer(draft: _Draft, question: QuestionStage) -> None:
         _reject(draft, question)
 
 
-def _fill_volunteered(draft: _Draft, current: QuestionStage | None) -> bool:
+def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:
+    """Keep the answer aside and ask the lead whether it was understood right."""
+    heard = display_value(question, value, draft.state.language)
+    draft.state = draft.state.evolve(pending={"stage": question.id, "value": value, "heard": heard})
+    draft.emit(EventKind.CONFIRMATION_REQUESTED, stage=question.id)
+    draft.say("confirm", heard=heard)
+
+
+def _pending_answer(draft: Draft, question: QuestionStage) -> Mapping[str, Any] | None:
+    """The answer to this question that last turn asked the lead to confirm, if any."""
+    pending = draft.pending
+    return pending if pending is not None and pending.get("stage") == question.id and "value" in pending else None
+
+
+def _settle_confirmation(draft: Draft, question: QuestionStage, pending: Mapping[str, Any]) -> None:
+    """Yes stores the answer set aside, no asks again, anything else is a new answer."""
+    if not draft.text:
+        # Nothing heard: the confirmation is still the open question.
+        draft.state = draft.state.evolve(pending=pending)
+        draft.say("confirm", heard=str(pending.get("heard", "")))
+        return
+    reply = parse_yes_no(draft.text, draft.state.language)
+    if reply.ok and reply.value:
+        draft.fill(question, pending["value"])
+        advance(draft)
+    elif reply.ok:
+        draft.ask(question)
+    else:
+        _answer(draft, question, _parse(draft, question))
+
+
+def _resume_deferred(draft: Draft, question: QuestionStage) -> None:
+    """The first written message after a call left this question to WhatsApp."""
+    draft.state = draft.state.evolve(deferred=tuple(slot for slot in draft.state.deferred if slot != question.slot))
+    parsed = _parse(draft, question) if draft.text else None
+    if parsed is not None and parsed.ok:
+        _answer(draft, question, parsed)
+        return
+    draft.say("deferred_lead_in")
+    draft.ask(question)
+
+
+def _fill_volunteered(draft: Draft, current: QuestionStage | None) -> bool:
     """Fill empty slots of other questions that the message clearly answers; never overwrite."""
     filled = False
     for stage in draft.flow.stages:
@@ -183,7 +161,7 @@ def _fill_volunteered(draft: _Draft, current: QuestionStage | None) -> bool:
     return filled
 
 
-def _reject(draft: _Draft, question: QuestionStage) -> None:
+def _reject(draft: Draft, question: QuestionStage) -> None:
     retries = draft.state.retries + 1
     draft.state = draft.state.evolve(retries=retries)
     draft.emit(EventKind.SLOT_REJECTED, slot=question.slot, retries=retries)
@@ -195,34 +173,34 @@ def _reject(draft: _Draft, question: QuestionStage) -> None:
         # Keep what they said for the team, marked unverified, and move on instead of looping.
         draft.fill(question, {"raw": draft.text[:RAW_ANSWER_CHARS], "unverified": True})
         draft.say("retry_limit_skip")
-        _advance(draft)
+        advance(draft)
 
 
-def _hand_off(draft: _Draft, reason: str) -> None:
+def _hand_off(draft: Draft, reason: str) -> None:
     draft.state = draft.state.evolve(handed_off=True)
     draft.emit(EventKind.HANDOFF_REQUESTED, reason=reason)
     draft.move_to(HANDOFF)
     draft.say(HANDOFF)
 
 
-def _opt_out(draft: _Draft) -> None:
+def _opt_out(draft: Draft) -> None:
     draft.state = draft.state.evolve(opted_out=True)
     draft.emit(EventKind.OPTED_OUT)
     draft.say("opted_out")
 
 
-def _opt_in(draft: _Draft) -> None:
+def _opt_in(draft: Draft) -> None:
     draft.state = draft.state.evolve(opted_out=False)
     draft.emit(EventKind.OPTED_IN)
     draft.say("opted_in")
-    _continue(draft)
+    resume(draft)
 
 
-def _opt_in_when_subscribed(draft: _Draft) -> None:
-    _continue(draft)  # "voltar" while subscribed: nothing to undo, just repeat the question
+def _opt_in_when_subscribed(draft: Draft) -> None:
+    resume(draft)  # "voltar" while subscribed: nothing to undo, just repeat the question
 
 
-def _restart(draft: _Draft) -> None:
+def _restart(draft: Draft) -> None:
     old = draft.state
     draft.emit(EventKind.RESET_REQUESTED, reason="user_requested")
     draft.state = initial_state(old.language).evolve(stage=old.stage)
@@ -233,14 +211,14 @@ def _restart(draft: _Draft) -> None:
     draft.ask(first)
 
 
-def _human(draft: _Draft) -> None:
+def _human(draft: Draft) -> None:
     _hand_off(draft, "user_requested")
 
 
-def _help(draft: _Draft) -> None:
+def _help(draft: Draft) -> None:
     draft.emit(EventKind.HELP_SHOWN, stage=draft.state.stage)
     draft.say("help")
-    _continue(draft)
+    resume(draft)
 
 
 _INTENT_HANDLERS = {

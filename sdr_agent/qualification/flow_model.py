@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .rules import Comparison
+from .speech import speakable, without_pictographs
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # A missing value takes the separator before it along ("Obrigado, {name}!" -> "Obrigado!").
@@ -55,7 +56,9 @@ class QuestionStage:
     type: str
     asks: Mapping[str, str]
     retries: Mapping[str, str]
+    topics: Mapping[str, str]  # what the question is about, e.g. "your budget", for welcoming callers back
     voice: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # "ask"/"retry" -> language -> text
+    defer_to_whatsapp: bool = False  # on calls, leave this question to be answered in writing
     on_retry_limit: str = "skip"
     options: tuple[Option, ...] = ()
     min_length: int = 3
@@ -63,7 +66,7 @@ class QuestionStage:
     score_rules: tuple[ScoreRule, ...] = ()
 
     def ask(self, language: str, slots: Mapping[str, Any] | None = None, *, voice: bool = False) -> str:
-        """The question in `language`, with placeholders filled (and numbered options for choices)."""
+        """The question in `language`, with placeholders filled and a choice's options; speakable if `voice`."""
         return self._text("ask", self.asks, language, slots, voice)
 
     def retry(self, language: str, slots: Mapping[str, Any] | None = None, *, voice: bool = False) -> str:
@@ -77,12 +80,15 @@ class QuestionStage:
     def _text(
         self, kind: str, texts: Mapping[str, str], language: str, slots: Mapping[str, Any] | None, voice: bool
     ) -> str:
-        spoken = self.voice.get(kind, {}).get(language) if voice else None
-        text = fill(spoken or texts[language], slots)
-        if self.options and not spoken:
-            labels = (f"{number}) {option.labels[language]}" for number, option in enumerate(self.options, 1))
-            text += "\n" + "\n".join(labels)
-        return text
+        written_for_voice = self.voice.get(kind, {}).get(language) if voice else None
+        text = fill(written_for_voice or texts[language], slots)
+        options = "\n".join(f"{number}) {option.labels[language]}" for number, option in enumerate(self.options, 1))
+        if not voice:
+            return f"{text}\n{options}" if options else text
+        if written_for_voice is None:
+            return speakable(f"{text}\n{options}", language)
+        # A voice text is speakable as written; only the options still need reading out.
+        return f"{without_pictographs(text)} {speakable(options, language)}".strip()
 
 
 @dataclass(frozen=True)

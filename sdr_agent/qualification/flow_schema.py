@@ -15,12 +15,18 @@ from .validators.money import CURRENCIES, default_currency
 GLOBAL_TEXT_KEYS = (
     "help", "handoff", "opted_out", "opted_in", "restart", "qualified", "disqualified", "declined", "done",
     "media_only", "welcome_back", "retry_limit_skip", "error",
+    # Calls
+    "confirm", "email_by_whatsapp", "deferred_lead_in", "welcome_back_call", "opted_out_call", "no_input",
+    "call_goodbye", "unknown_caller",
 )
+# Placeholders the engine fills in some texts, besides slots.
+TEXT_PLACEHOLDERS = {"confirm": frozenset({"heard"}), "welcome_back_call": frozenset({"topic"})}
 ON_RETRY_LIMIT = ("skip", "handoff")
 DEFAULT_RETRY_LIMIT = 2
 
 _TOP_KEYS = {"flow", "version", "languages", "retry_limit", "stages", "outcome", "texts"}
-_STAGE_KEYS = {"id", "slot", "type", "ask", "retry", "voice", "on_retry_limit"}
+_STAGE_KEYS = {"id", "slot", "type", "ask", "retry", "topic", "voice", "on_retry_limit"}
+_VOICE_KEYS = {"ask", "retry", "defer_to_whatsapp"}
 # Keys that only make sense for one kind of question.
 _TYPED_KEYS = {"options": {"choice"}, "min_length": {"free_text"}, "currency": {"money"}, "score": NUMERIC_TYPES}
 _OPTION_KEYS = {"id", "label", "keywords", "score"}
@@ -69,8 +75,10 @@ class _Checker:
             raise self.error(f"{key} must be a whole number >= {minimum} (got {found})", parent, key)
         return value
 
-    def texts(self, parent: LocatedDict, key: str, what: str) -> dict[str, str]:
-        """One non-empty text per flow language, using only known {slot} placeholders."""
+    def texts(
+        self, parent: LocatedDict, key: str, what: str, placeholders: frozenset[str] = frozenset()
+    ) -> dict[str, str]:
+        """One non-empty text per flow language, using only {slot} and the given placeholders."""
         texts = parent.get(key)
         if not isinstance(texts, LocatedDict):
             found = "missing" if texts is None else "not a mapping of language -> text"
@@ -85,7 +93,7 @@ class _Checker:
             if not isinstance(text, str) or not text.strip():
                 raise self.error(f"{what} in {language!r} is not text ({text!r}; quote it)", texts, language)
             for placeholder in PLACEHOLDER.findall(text):
-                if placeholder not in self.slots:
+                if placeholder not in self.slots | placeholders:
                     raise self.error(f"{what} in {language!r} uses unknown placeholder {{{placeholder}}}", texts, language)
         return {language: texts[language].strip() for language in self.languages}
 
@@ -125,7 +133,10 @@ def build_flow(document: Any, file_name: str) -> Flow:
         version=version,
         languages=check.languages,
         stages=stages,
-        texts={key: check.texts(texts_node, key, f"text {key!r}") for key in texts_node},
+        texts={
+            key: check.texts(texts_node, key, f"text {key!r}", TEXT_PLACEHOLDERS.get(key, frozenset()))
+            for key in texts_node
+        },
         qualify_at=float(qualify_at),
         disqualify=_disqualify_rules(check, outcome, stages),
         retry_limit=check.integer(document, "retry_limit", DEFAULT_RETRY_LIMIT, 1),
@@ -180,7 +191,9 @@ def _stage(check: _Checker, node: Any, index: int) -> QuestionStage:
         type=kind,
         asks=check.texts(node, "ask", "ask"),
         retries=check.texts(node, "retry", "retry"),
+        topics=check.texts(node, "topic", "topic"),
         voice=_voice(check, node),
+        defer_to_whatsapp=_defer_to_whatsapp(check, node, kind),
         on_retry_limit=on_retry_limit,
         options=_options(check, node) if kind == "choice" else (),
         min_length=check.integer(node, "min_length", DEFAULT_MIN_LENGTH, 1),
@@ -190,11 +203,25 @@ def _stage(check: _Checker, node: Any, index: int) -> QuestionStage:
 
 
 def _voice(check: _Checker, node: LocatedDict) -> dict[str, dict[str, str]]:
+    """The texts written for calls."""
     if "voice" not in node:
         return {}
     voice = check.mapping(node, "voice", "voice")
-    check.known_keys(voice, {"ask", "retry"}, "voice")
-    return {key: check.texts(voice, key, f"voice {key}") for key in voice}
+    check.known_keys(voice, _VOICE_KEYS, "voice")
+    return {key: check.texts(voice, key, f"voice {key}") for key in ("ask", "retry") if key in voice}
+
+
+def _defer_to_whatsapp(check: _Checker, node: LocatedDict, kind: str) -> bool:
+    """Whether calls leave this question to be answered on WhatsApp."""
+    voice = node.get("voice")
+    if not isinstance(voice, LocatedDict) or "defer_to_whatsapp" not in voice:
+        return False
+    defer = voice["defer_to_whatsapp"]
+    if not isinstance(defer, bool):
+        raise check.error(f"voice.defer_to_whatsapp must be true or false (got {defer!r})", voice, "defer_to_whatsapp")
+    if defer and kind == "consent":
+        raise check.error("voice.defer_to_whatsapp cannot be set on a consent stage", voice, "defer_to_whatsapp")
+    return defer
 
 
 def _options(check: _Checker, node: LocatedDict) -> tuple[Option, ...]:

@@ -36,6 +36,13 @@ _HUMAN = re.compile(
 # A bare word counts only when the message is nothing else: "atendente", "human please", never "human resources".
 _HUMAN_WORDS = frozenset({"humano", "atendente", "human", "agent", "representative", "operator", "operador"})
 _FILLER = frozenset({"um", "uma", "o", "a", "an", "quero", "i", "want", "por", "favor", "please", "pls", "plz"})
+# What a caller says for each command, by primary language: speech recognition hints.
+SPOKEN_COMMANDS: dict[str, dict[Intent, str]] = {
+    "pt": {Intent.HUMAN: "falar com atendente", Intent.HELP: "ajuda", Intent.RESTART: "recomeçar",
+           Intent.OPT_OUT: "parar", Intent.OPT_IN: "voltar"},
+    "en": {Intent.HUMAN: "talk to a person", Intent.HELP: "help", Intent.RESTART: "start over",
+           Intent.OPT_OUT: "stop", Intent.OPT_IN: "start"},
+}
 _HELP = re.compile(
     r"^(?:preciso de |quero |i need |need )?(?:ajuda|help|menu|socorro|opcoes|options|comandos|commands)"
     r"(?: me| por favor| please| pls)?$"

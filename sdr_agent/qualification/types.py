@@ -26,6 +26,8 @@ class EventKind(str, Enum):
     OPTED_IN = "opted_in"
     LANGUAGE_CHANGED = "language_changed"  # data: {"from": str, "to": str}
     HELP_SHOWN = "help_shown"
+    CONFIRMATION_REQUESTED = "confirmation_requested"  # data: {"stage": str}; the answer waits for a yes
+    DEFERRED_TO_WHATSAPP = "deferred_to_whatsapp"  # data: {"slot": str}; a call leaves it to be written
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Turn:
     profile_name: str | None = None
     button_payload: str | None = None
     resumed: bool = False  # first message of a new thread after an idle gap
+    confirm: bool = False  # heard with low confidence: confirm the answer before storing it
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class LeadState:
     opted_out: bool = False
     handed_off: bool = False
     stage_entered_at: str | None = None  # ISO-8601 UTC of the current stage's start
+    pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"}: an answer awaiting confirmation
+    deferred: tuple[str, ...] = ()  # slots a call left to be collected in writing
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -75,12 +80,15 @@ class LeadState:
             "opted_out": self.opted_out,
             "handed_off": self.handed_off,
             "stage_entered_at": self.stage_entered_at,
+            "pending": None if self.pending is None else dict(self.pending),
+            "deferred": list(self.deferred),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, default_language: str = "pt-BR") -> "LeadState":
         """Rebuild from `to_dict` output; missing keys take defaults."""
         data = data or {}
+        pending = data.get("pending")
         return cls(
             stage=data.get("stage", STAGE_NEW),
             language=data.get("language", default_language),
@@ -91,6 +99,8 @@ class LeadState:
             opted_out=bool(data.get("opted_out", False)),
             handed_off=bool(data.get("handed_off", False)),
             stage_entered_at=data.get("stage_entered_at"),
+            pending=dict(pending) if isinstance(pending, Mapping) else None,
+            deferred=tuple(data.get("deferred") or ()),
         )
 
     def evolve(self, **changes: Any) -> "LeadState":

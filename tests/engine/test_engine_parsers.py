@@ -6,7 +6,9 @@ from typing import Any
 import pytest
 
 from sdr_agent.qualification import Flow
-from sdr_agent.qualification.validators import choice, company, consent, email_address, free_text, money, person_name, phone, timeframe
+from sdr_agent.qualification.validators import (
+    choice, company, consent, email_address, free_text, money, person_name, phone, spoken_numbers, timeframe,
+)
 
 from .support import NOW
 
@@ -107,8 +109,11 @@ CHOICES = [
     ("I'm a software engineer", "analyst"), ("head of marketing", "director"), ("Diretora comercial", "director"),
     ("estagiária", "analyst"), ("co-founder", "founder"), ("C-level", "director"), ("sou o dono", "founder"),
     ("3 anos como analista", "analyst"), ("GERENTE", "manager"),
+    # Numbers said in words, as speech recognition writes them
+    ("dois", "director"), ("opção três", "manager"), ("é a quatro", "analyst"), ("um", "founder"), ("option two", "director"),
+    ("number five", "other"), ("Cinco.", "other"), ("um gerente", "manager"),
 ]
-CHOICES_REJECTED = ["6", "0", "astronauta", "astronaut", "", "não sei", "🤷"]
+CHOICES_REJECTED = ["6", "0", "astronauta", "astronaut", "", "não sei", "🤷", "seis", "vinte", "one of the founders"]
 
 CONSENT = [
     ("sim", True), ("Sim!", True), ("pode", True), ("claro", True), ("ok", True), ("Pode sim, claro", True),
@@ -142,6 +147,19 @@ MONEY = [
     ("50 funcionários e orçamento de 20 mil", brl(20000)),
     ("não sei", UNKNOWN_MONEY),
     ("ainda não definido", UNKNOWN_MONEY),
+    ("2 mil e 500 reais", brl(2500)),
+    ("R$ 1 milhão e 200 mil", brl(1200000)),
+    ("10 mil e 20 mil", brl(10000, 20000)),
+    ("entre 1 milhão e 500 mil", brl(500000, 1000000)),
+    # Numbers said in words, as speech recognition writes them
+    ("cinquenta mil reais", brl(50000)),
+    ("dois mil e quinhentos reais", brl(2500)),
+    ("vinte e cinco mil e quinhentos por mês", brl(25500, period="month")),
+    ("entre dez e vinte mil", brl(10000, 20000)),
+    ("tenho um orçamento de cinquenta mil", brl(50000)),
+    ("duzentos e cinquenta mil", brl(250000)),
+    ("cem mil", brl(100000)),
+    ("quinhentos reais", brl(500)),
 ]
 MONEY_EN = [
     ("US$ 5,000", usd(5000)),
@@ -156,6 +174,11 @@ MONEY_EN = [
     ("not sure", UNKNOWN_MONEY),
     ("no budget", usd(0)),
     ("at least $2,000 a month", usd(2000, period="month") | {"max": None}),
+    ("twenty thousand dollars", usd(20000)),
+    ("two thousand five hundred a month", usd(2500, period="month")),
+    ("a hundred thousand", usd(100000)),
+    ("one million two hundred thousand", usd(1200000)),
+    ("between ten and twenty thousand", usd(10000, 20000)),
 ]
 MONEY_REJECTED = ["bastante", "a lot", "3 meses", "20.000 pessoas", "20%", "1" * 30, "1.1.1.1", "", "💰"]
 # Side extraction demands a currency, or "mil"/"k" next to a budget word.
@@ -358,3 +381,22 @@ def test_timeframe_not_found_without_a_clear_phrase(text: str) -> None:
 )
 def test_free_text(text: str, min_length: int, expected: str | None) -> None:
     assert free_text.parse(text, "pt-BR", min_length).value == expected
+
+
+@pytest.mark.parametrize(
+    ("folded", "expected"),
+    [
+        ("vinte e cinco mil e quinhentos", "25 mil e 500"), ("entre dez e vinte mil", "entre 10 e 20 mil"),
+        ("cento e um", "101"), ("duzentos e cinquenta e cinco", "255"), ("two hundred and fifty", "250"),
+        ("twenty-five", "25"), ("a hundred k", "100 k"), ("ninety nine", "99"), ("dez reais e vinte", "10 reais e 20"),
+        ("tenho um orcamento", "tenho um orcamento"), ("one of them", "one of them"), ("sou a fundadora", "sou a fundadora"),
+        ("twenty twenty", "20 20"), ("zero", "0"),
+    ],
+)
+def test_spoken_numbers_become_digits(folded: str, expected: str) -> None:
+    assert spoken_numbers.numerals(folded) == expected
+
+
+def test_a_lone_one_is_a_number_only_when_asked() -> None:
+    assert spoken_numbers.numerals("um", lone_one=True) == "1"
+    assert spoken_numbers.numerals("one", lone_one=False) == "one"

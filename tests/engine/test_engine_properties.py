@@ -1,14 +1,19 @@
-"""Property test: any sequence of messages, in any language, never breaks the engine or its state."""
+"""Property test: any sequence of messages and calls, in any language, never breaks the engine or its state."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdr_agent.qualification import STAGE_NEW, TERMINAL_STAGES, Flow, LeadState, Turn, initial_state, step
+from sdr_agent.qualification import (
+    STAGE_NEW, TERMINAL_STAGES, Flow, LeadState, StepResult, Turn, call_opening, initial_state, speech_hints, step,
+)
+from sdr_agent.qualification.hints import MAX_HINTS
+from sdr_agent.qualification.textnorm import URL_PATTERN
 
 REAL_MESSAGES = [
     "Oi, quero saber mais", "Hello, I'd like to know more about your product", "sim", "yes", "não", "no", "👍",
@@ -18,6 +23,8 @@ REAL_MESSAGES = [
     "mês que vem", "em 2 semanas", "next quarter", "ASAP", "ana@acme.com", "x@y", "500 reais",
     "PARAR", "STOP", "VOLTAR", "START", "recomeçar", "start over", "ajuda", "help", "?", "falar com atendente",
     "talk to a person", "English please", "em português", "ok", "Olá", "",
+    # Speech as a recogniser writes it
+    "isso mesmo", "não, é a Globex", "cinquenta mil reais", "yeah that's right", "no", "ana arroba acme ponto com",
 ]
 JUNK = [
     "\x00", "\x00\x00oi\x00", "🙂🙃🤷‍♀️", "مرحبا، أريد معرفة المزيد", "שלום עולם", "\u202egnp.exe", "\ufeff", "\u200b",
@@ -38,6 +45,7 @@ turn_options = st.fixed_dictionaries(
         "has_media": st.booleans(),
         "resumed": st.booleans(),
         "channel": st.sampled_from(["whatsapp", "voice"]),
+        "confirm": st.booleans(),
         "button_payload": st.one_of(st.none(), st.sampled_from(["yes", "no", "1", ""]), st.text(max_size=10)),
         "profile_name": st.one_of(st.none(), st.text(max_size=30)),
     },
@@ -54,39 +62,66 @@ def allowed_event_strings(flow: Flow) -> set[str]:
     )
 
 
+def assert_speakable(reply: str) -> None:
+    assert all(unicodedata.category(char) != "So" for char in reply), reply
+    assert not URL_PATTERN.search(reply) and not any(mark in reply for mark in ("*", "`", "\n")), reply
+
+
+def assert_valid(flow: Flow, state: LeadState, result: StepResult, said: str, voice: bool) -> None:
+    """The state can be stored and reloaded; replies and events are well formed."""
+    assert state.stage in {STAGE_NEW, *flow.stage_ids, *TERMINAL_STAGES}
+    assert state.language in flow.languages
+    assert 0 <= state.retries < flow.retry_limit
+    assert isinstance(state.score, int)
+    if state.pending is not None:
+        assert set(state.pending) == {"stage", "value", "heard"} and state.pending["stage"] == state.stage
+        assert isinstance(state.pending["heard"], str) and state.pending["heard"]
+    deferrable = {stage.slot for stage in flow.stages if stage.defer_to_whatsapp}
+    assert set(state.deferred) <= deferrable and len(set(state.deferred)) == len(state.deferred)
+    assert all(isinstance(reply, str) and reply.strip() for reply in result.replies)
+    assert all("{" not in reply or "{" in said for reply in result.replies)
+    if voice:
+        for reply in result.replies:
+            assert_speakable(reply)
+
+    stored = json.dumps(state.to_dict(), allow_nan=False)
+    assert "\\u0000" not in stored  # PostgreSQL JSON cannot hold NUL characters
+    assert LeadState.from_dict(json.loads(stored)) == state
+
+    vocabulary = allowed_event_strings(flow)
+    for event in result.events:
+        json.dumps(dict(event.data), allow_nan=False)
+        for value in event.data.values():
+            assert isinstance(value, int) or value in vocabulary, (event, value)
+
+    hints = speech_hints(flow, state)
+    assert 0 < len(hints) <= MAX_HINTS and len({hint.casefold() for hint in hints}) == len(hints)
+    assert all(0 < len(hint) < 100 for hint in hints)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     language=st.sampled_from(["pt-BR", "en"]),
-    messages=st.lists(st.tuples(texts, turn_options, st.integers(min_value=0, max_value=10_000)), max_size=25),
+    messages=st.lists(
+        st.tuples(texts, turn_options, st.integers(min_value=0, max_value=10_000), st.booleans()), max_size=25
+    ),
     naive_clock=st.booleans(),
 )
 def test_any_conversation_keeps_a_valid_state(
-    flow: Flow, language: str, messages: list[tuple[str, dict[str, Any], int]], naive_clock: bool
+    flow: Flow, language: str, messages: list[tuple[str, dict[str, Any], int, bool]], naive_clock: bool
 ) -> None:
     state = initial_state(language)
     now = START.replace(tzinfo=None) if naive_clock else START
-    valid_stages = {STAGE_NEW, *flow.stage_ids, *TERMINAL_STAGES}
-    vocabulary = allowed_event_strings(flow)
-    for text, options, minutes in messages:
+    for text, options, minutes, call_connects in messages:
         now += timedelta(minutes=minutes)
+        if call_connects:
+            opening = call_opening(flow, state, now)
+            assert opening.replies, state  # a caller always hears something
+            assert_valid(flow, opening.state, opening, "", voice=True)
+            state = opening.state
         was_opted_out = state.opted_out
         result = step(flow, state, Turn(text=text, now=now, **options))
         state = result.state
-
-        assert state.stage in valid_stages
-        assert state.language in flow.languages
-        assert 0 <= state.retries < flow.retry_limit
-        assert isinstance(state.score, int)
-        assert all(isinstance(reply, str) and reply.strip() for reply in result.replies)
-        assert all("{" not in reply or "{" in text for reply in result.replies)
+        assert_valid(flow, state, result, text, voice=options.get("channel") == "voice")
         if was_opted_out and state.opted_out:
             assert (result.replies, result.events) == ((), ())
-
-        stored = json.dumps(state.to_dict(), allow_nan=False)
-        assert "\\u0000" not in stored  # PostgreSQL JSON cannot hold NUL characters
-        assert LeadState.from_dict(json.loads(stored)) == state
-
-        for event in result.events:
-            json.dumps(dict(event.data), allow_nan=False)
-            for value in event.data.values():
-                assert isinstance(value, int) or value in vocabulary, (event, value)

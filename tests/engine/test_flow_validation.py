@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sdr_agent.qualification import Flow, FlowError, LeadState, Turn, default_flow_path, load_flow, step
-from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS
+from sdr_agent.qualification import Flow, FlowError, LeadState, Turn, default_flow_path, load_flow, speakable, step
+from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS, TEXT_PLACEHOLDERS
 
 from .support import NOW
 
@@ -49,6 +49,21 @@ BROKEN: list[tuple[str, str, str, str | None, str, str | None]] = [
     ("consent not first", "  - id: name\n    slot: name\n    type: person_name", "  - id: name\n    slot: name\n    type: consent",
      "name", "a consent stage must be the first stage", "type: consent\n    ask:\n      pt-BR: \"Ótimo!"),
     ("voice unknown key", "    voice:\n      ask:", "    voice:\n      greet:", "consent", "unknown key 'greet' in voice", "greet:"),
+    ("missing topic", '    topic:\n      pt-BR: "o seu nome"\n      en: "your name"\n', "", "name", "topic is missing", "  - id: name"),
+    ("topic missing a language", '      pt-BR: "o seu orçamento"\n      en: "your budget"\n', '      pt-BR: "o seu orçamento"\n', "budget",
+     "topic in 'en' is missing", '    topic:\n      pt-BR: "o seu orçamento"'),
+    ("topic not text", 'en: "your role"', "en: [role]", "role", "topic in 'en' is not text", "en: [role]"),
+    ("defer not a boolean", "      defer_to_whatsapp: true", "      defer_to_whatsapp: sometimes", "email",
+     "voice.defer_to_whatsapp must be true or false (got 'sometimes')", "defer_to_whatsapp: sometimes"),
+    ("defer on consent", "    voice:\n      ask:\n        pt-BR: \"Olá!", "    voice:\n      defer_to_whatsapp: true\n      ask:\n        pt-BR: \"Olá!",
+     "consent", "voice.defer_to_whatsapp cannot be set on a consent stage", "defer_to_whatsapp: true\n      ask:"),
+    ("engine placeholder in another text", '"Tudo bem! Se quiser', '"Tudo bem, {topic}! Se quiser', None,
+     "text 'declined' in 'pt-BR' uses unknown placeholder {topic}", '"Tudo bem, {topic}!'),
+    ("engine placeholder in a question", "qual é o seu nome?", "qual é o seu nome, {heard}?", "name",
+     "ask in 'pt-BR' uses unknown placeholder {heard}", "qual é o seu nome, {heard}?"),
+    ("missing call text", "  no_input:\n", "  no_inpt:\n", None, "texts is missing 'no_input'", "\ntexts:"),
+    ("call text missing a language", '    en: "Thanks for the call! If you prefer, you can continue on WhatsApp. Goodbye!"\n', "", None,
+     "text 'call_goodbye' in 'en' is missing", "  call_goodbye:"),
     ("qualify_at not a number", "qualify_at: 50", "qualify_at: fifty", None, "outcome.qualify_at must be a number", "qualify_at: fifty"),
     ("disqualify unknown slot", "{slot: budget, rule:", "{slot: budgett, rule:", None, "refers to unknown slot 'budgett'", "slot: budgett"),
     ("disqualify on text slot", "{slot: budget, rule:", "{slot: need, rule:", None, "slot 'need' is free_text; rules need money, timeframe or choice",
@@ -144,6 +159,9 @@ def test_shipped_flow(flow: Flow) -> None:
     assert [(rule.comparison.text, rule.points) for rule in budget.score_rules] == [(">= 10000", 30), (">= 3000", 15)]
     assert flow.question_stage("consent").on_retry_limit == "handoff"
     assert flow.qualify_at == 50
+    assert [stage.id for stage in flow.stages if stage.defer_to_whatsapp] == ["email"]
+    assert flow.question_stage("budget").topics == {"pt-BR": "o seu orçamento", "en": "your budget"}
+    assert all(set(stage.topics) == {"pt-BR", "en"} for stage in flow.stages)
     assert [(rule.slot, rule.comparison.text, rule.reason) for rule in flow.disqualify] == [("budget", "< 1000", "budget_too_low")]
     with pytest.raises(KeyError):
         flow.question_stage("qualified")
@@ -151,11 +169,27 @@ def test_shipped_flow(flow: Flow) -> None:
 
 @pytest.mark.parametrize("language", ["pt-BR", "en"])
 def test_every_text_renders_in_every_language(flow: Flow, language: str) -> None:
-    slots = {"name": "Ana"}
+    slots = {"name": "Ana", "heard": "Acme", "topic": "o seu nome"}
     for key in flow.texts:
         assert "{" not in flow.text(key, language, slots) and flow.text(key, language)
     for stage in flow.stages:
-        assert "{" not in stage.ask(language) and "{" not in stage.retry(language, slots)
+        for voice in (False, True):
+            assert "{" not in stage.ask(language, voice=voice) and "{" not in stage.retry(language, slots, voice=voice)
+
+
+def test_engine_placeholders_are_used_where_they_are_allowed(flow: Flow) -> None:
+    assert set(TEXT_PLACEHOLDERS) <= set(GLOBAL_TEXT_KEYS)
+    assert flow.text("confirm", "en", {"heard": "Acme"}) == "I understood Acme — is that right?"
+    assert flow.text("welcome_back_call", "pt-BR", {"name": "Ana", "topic": "o seu orçamento"}) == (
+        "Que bom falar com você de novo, Ana! Estávamos falando sobre o seu orçamento."
+    )
+
+
+@pytest.mark.parametrize("language", ["pt-BR", "en"])
+def test_call_texts_read_aloud_as_written(flow: Flow, language: str) -> None:
+    # The voice channel says these without the engine: they must need no clean-up.
+    for key in ("no_input", "call_goodbye", "unknown_caller", "email_by_whatsapp", "welcome_back_call", "opted_out_call", "confirm"):
+        assert speakable(flow.text(key, language), language) == flow.text(key, language)
 
 
 def test_placeholders_drop_their_separator_when_unknown(flow: Flow) -> None:
@@ -170,13 +204,30 @@ def test_choice_texts_list_the_options(flow: Flow) -> None:
     assert role.ask("en").endswith("\n1) Founder, owner or CEO\n2) Director, VP or Head\n3) Manager or coordinator\n"
                                    "4) Analyst or individual contributor\n5) Other")
     assert "1) Sócio(a), fundador(a) ou CEO" in role.retry("pt-BR")
-    assert role.ask("en", voice=True) == role.ask("en")  # no voice text written: the chat text is used
+    # The voice text replaces the question; the options are still read out after it.
+    assert role.ask("en", voice=True) == (
+        "Which of these best describes your role? You can say the number or the name of the option. Option 1, Founder, owner or CEO; "
+        "option 2, Director, VP or Head; option 3, Manager or coordinator; option 4, Analyst or individual contributor; option 5, Other."
+    )
+    assert role.retry("pt-BR", voice=True).endswith("destas opções. Opção 1, Sócio, fundador ou CEO; opção 2, Diretor, VP ou Head; "
+                                                    "opção 3, Gerente ou coordenador; opção 4, Analista ou colaborador individual; opção 5, Outro.")
+
+
+def test_chat_texts_are_made_speakable_where_no_voice_text_is_written(flow: Flow) -> None:
+    timeline = flow.question_stage("timeline")
+    assert timeline.voice == {} and "*mês que vem*" in timeline.retry("pt-BR")
+    assert timeline.retry("pt-BR", voice=True) == speakable(timeline.retry("pt-BR"), "pt-BR")
+    assert timeline.retry("pt-BR", voice=True) == (
+        "Não entendi o prazo. Pode dizer algo como mês que vem ou em 3 meses? Se ainda não souber, responda não sei."
+    )
 
 
 def test_voice_texts_replace_chat_texts_where_written(flow: Flow) -> None:
     consent = flow.question_stage("consent")
     assert consent.ask("en", voice=True) == "Hi! I'm the sales team's virtual assistant. May I ask you a few quick questions? Please say yes or no."
-    assert consent.retry("en", voice=True) == consent.retry("en")
+    assert consent.retry("en", voice=True) == "Sorry, I didn't catch that. May I ask you a few quick questions? Please say yes or no."
+    name = flow.question_stage("name")
+    assert name.retry("en", voice=True) == name.retry("en")  # no voice text written, and nothing to clean up
 
 
 MINIMAL_FLOW = """\
@@ -189,12 +240,14 @@ stages:
     on_retry_limit: handoff
     ask: {en: "Your e-mail?"}
     retry: {en: "That doesn't look like an e-mail."}
+    topic: {en: "your e-mail"}
     voice:
       ask: {en: "Please spell your e-mail."}
   - id: seniority
     type: choice
     ask: {en: "Are you the boss?"}
     retry: {en: "1 or 2?"}
+    topic: {en: "who decides"}
     options:
       - {id: boss, label: {en: "Yes"}, keywords: {en: ["boss", "owner"]}, score: 60}
       - {id: staff, label: {en: "No"}}
@@ -202,6 +255,7 @@ stages:
     type: money
     ask: {en: "Budget?"}
     retry: {en: "Budget, please?"}
+    topic: {en: "your budget"}
 outcome:
   qualify_at: 60
   disqualify:
@@ -217,6 +271,7 @@ def test_a_minimal_custom_flow_without_consent(tmp_path: Path) -> None:
     assert (flow.name, flow.version, flow.stage_ids, flow.retry_limit) == ("tiny", 3, ("work_email", "seniority", "spend"), 2)
     assert flow.question_stage("spend").currencies == {"en": "USD"}
     assert flow.question_stage("work_email").ask("en", voice=True) == "Please spell your e-mail."
+    assert not flow.question_stage("work_email").defer_to_whatsapp  # only asked on WhatsApp when the flow says so
     state = LeadState(language="en")
     result = step(flow, state, Turn(text="hi, I'm the owner", now=NOW))
     assert result.state.stage == "work_email" and result.replies == ("Your e-mail?",)

@@ -1,4 +1,4 @@
-"""Multiple choice: the option number, its label, or one of its keywords anywhere in the text."""
+"""Multiple choice: the option number (in digits or words), its label, or one of its keywords anywhere in the text."""
 from __future__ import annotations
 
 import re
@@ -6,8 +6,9 @@ from typing import Mapping, Protocol, Sequence
 
 from ..textnorm import fold, simplify
 from .result import REJECTED, ParseResult, accepted
+from .spoken_numbers import numerals
 
-# "2", "2)", "2 - Diretor", "opção 2", "option #2", "é a 2"; matched on folded text.
+# "2", "2)", "2 - Diretor", "opção 2", "option #2", "é a 2", "dois"; matched on folded text, numbers in digits.
 _NUMBER = re.compile(
     r"^(?:(?:e|eh|it'?s)\s+)?(?:(?:a|o|the)\s+)?(?:(?:opcao|option|alternativa|numero|number|n[oº°.]?|nr|#)\s*)?"
     r"(\d{1,2})\s*(?:[).:!\-–]|$)"
@@ -30,7 +31,7 @@ class Choosable(Protocol):
 def parse(text: str, language: str, options: Sequence[Choosable]) -> ParseResult:
     """The id of the chosen option (every language's labels and keywords count)."""
     simple = simplify(text)
-    number = _NUMBER.match(fold(text).strip())
+    number = _NUMBER.match(numerals(fold(text).strip(), lone_one=True))
     if number:
         index = int(number.group(1))
         return accepted(options[index - 1].id) if 1 <= index <= len(options) else REJECTED

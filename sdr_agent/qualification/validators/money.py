@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..textnorm import EMAIL_PATTERN, URL_PATTERN, fold, simplify
 from .result import REJECTED, ParseResult, accepted
+from .spoken_numbers import numerals
 
 DEFAULT_CURRENCIES = {"pt": "BRL", "en": "USD"}
 CURRENCIES = ("BRL", "USD", "EUR")
@@ -44,11 +45,15 @@ _AMOUNT = re.compile(
     rf"(?:\s*(?P<multiplier>{_MULTIPLIER})(?![a-z]))?"
     rf"(?!\s*(?:{_NOT_MONEY_UNITS}))"
 )
-_WORD_NUMBERS = {"um": "1", "uma": "1", "one": "1", "a": "1", "an": "1", "meio": "0.5", "half a": "0.5", "dois": "2",
-                 "duas": "2", "two": "2", "tres": "3", "three": "3", "cinco": "5", "five": "5", "dez": "10", "ten": "10"}
+# Before "mil", "milhão", "thousand"...: words `numerals` leaves alone, as they are mostly articles elsewhere.
+_WORD_NUMBERS = {"um": "1", "uma": "1", "one": "1", "a": "1", "an": "1", "meio": "0.5", "half a": "0.5"}
 _WORD_NUMBER = re.compile(rf"\b({'|'.join(sorted(_WORD_NUMBERS, key=len, reverse=True))})\s+(?=(?:{_MULTIPLIER})\b)")
 _BARE_THOUSAND = re.compile(r"(?:^|(?<=[^\d\s])|(?<=[^\d]\s))mil\b")
 _RANGE_JOINER = re.compile(r"^\s*(?:-|–|—|~|a|ate|e|to|and|ou|or)\s*$")
+# "2 mil e 500", "2 thousand 500": the parts of one amount, not the ends of a range...
+_COMPOUND_JOINER = re.compile(r"^\s*(?:(?:e|and)\s+)?$")
+# ...unless the lead said it was a range.
+_BETWEEN = re.compile(r"\b(?:entre|between)\s*$")
 _CURRENCY_WORDS = re.compile(r"us\$|r\$|\$|€|\breais\b|\bdolares\b|\bdollars\b|\beuros\b")
 _BELOW = re.compile(r"\b(?:menos de|abaixo de|inferior a|less than|under|below)\s*$")
 _ABOVE = re.compile(r"\b(?:mais de|acima de|pelo menos|no minimo|a partir de|more than|over|above|at least|starting at)\s*$")
@@ -104,7 +109,7 @@ def find(text: str, language: str, flow_currency: str | None = None) -> ParseRes
 
 def _prepared(text: str) -> str:
     """Folded text without e-mails/URLs, with number words turned into digits ("meio milhão" -> "0.5 milhao")."""
-    folded = fold(URL_PATTERN.sub(" ", EMAIL_PATTERN.sub(" ", text)))
+    folded = numerals(fold(URL_PATTERN.sub(" ", EMAIL_PATTERN.sub(" ", text))))
     folded = _WORD_NUMBER.sub(lambda match: _WORD_NUMBERS[match.group(1)] + " ", folded)
     return _BARE_THOUSAND.sub("1 mil", folded)
 
@@ -116,7 +121,26 @@ def _amounts(folded: str) -> list[_Amount]:
         amount = _Amount(_number(match.group("number")), multiplier, match.start(), match.end())
         if math.isfinite(amount.value) and amount.value <= MAX_AMOUNT:
             amounts.append(amount)
-    return amounts
+    return _compounded(folded, amounts)
+
+
+def _compounded(folded: str, amounts: list[_Amount]) -> list[_Amount]:
+    """Amounts with "2 mil e 500" read as 2500, as people say it."""
+    result: list[_Amount] = []
+    for amount in amounts:
+        previous = result[-1] if result else None
+        if (
+            previous is not None
+            and previous.multiplier > 1
+            and amount.value < previous.multiplier
+            and _COMPOUND_JOINER.match(folded[previous.end : amount.start])
+            and not _BETWEEN.search(_CURRENCY_WORDS.sub(" ", folded[: previous.start]))
+        ):
+            base = (previous.value + amount.value) / previous.multiplier
+            result[-1] = _Amount(base, previous.multiplier, previous.start, amount.end)
+        else:
+            result.append(amount)
+    return result
 
 
 def _number(raw: str) -> float:
