@@ -59,11 +59,12 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         ),
     )
 
-    from .channels import status, whatsapp
+    from .channels import status, voice, whatsapp
     from . import cli, health
 
     app.register_blueprint(whatsapp.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     app.cli.add_command(cli.sdr)
     _register_error_handlers(app)

@@ -22,10 +22,7 @@ RESTART_WORDS = {"pt-BR": "recomeçar", "en": "restart"}
 @click.option("--url", "base_url", help="Talk to a running server (e.g. http://localhost:8000) instead of in-process.")
 def chat(phone: str | None, language: str, base_url: str | None) -> None:
     """Talk to the bot in the terminal as a lead would (signed requests, real webhook path)."""
-    try:
-        lead_phone = to_e164(phone) if phone else f"+55119{secrets.randbelow(10**8):08d}"
-    except InvalidPhoneNumber:
-        raise click.BadParameter("not a valid phone number", param_hint="--phone") from None
+    lead_phone = _lead_phone(phone)
     client = WebhookClient(current_app._get_current_object(), base_url)  # type: ignore[attr-defined]
     click.echo(f"Chatting as {lead_phone}. Type /reset to start over, /quit (or Ctrl-D) to leave.")
     text: str | None = OPENING_LINES[language]
@@ -34,6 +31,41 @@ def chat(phone: str | None, language: str, base_url: str | None) -> None:
         for reply in client.send_whatsapp(lead_phone, text):
             click.echo(f"bot> {reply}")
         text = _next_line(language)
+
+
+@sdr.command("call")
+@click.option("--phone", help="The caller's phone number (E.164). Default: a new random Brazilian mobile.")
+@click.option("--url", "base_url", help="Call a running server (e.g. http://localhost:8000) instead of in-process.")
+def call(phone: str | None, base_url: str | None) -> None:
+    """Phone the bot as a lead would: type what you would say; an empty line is silence."""
+    lead_phone = _lead_phone(phone)
+    client = WebhookClient(current_app._get_current_object(), base_url)  # type: ignore[attr-defined]
+    session = client.call(lead_phone)
+    click.echo(f"Calling as {lead_phone}. Type what you would say; an empty line is silence; /quit hangs up.")
+    texts = session.start()
+    while True:
+        for text in texts:
+            click.echo(f"bot (says)> {text}")
+        if session.ended:
+            click.echo("bot hung up.")
+            break
+        try:
+            speech = click.prompt("you (say)", prompt_suffix="> ", default="", show_default=False).strip()
+        except (EOFError, click.Abort):
+            click.echo()
+            speech = "/quit"
+        if speech == "/quit":
+            break
+        texts = session.say(speech)
+    session.hang_up()
+
+
+def _lead_phone(phone: str | None) -> str:
+    """The --phone option in E.164, or a new random Brazilian mobile."""
+    try:
+        return to_e164(phone) if phone else f"+55119{secrets.randbelow(10**8):08d}"
+    except InvalidPhoneNumber:
+        raise click.BadParameter("not a valid phone number", param_hint="--phone") from None
 
 
 def _next_line(language: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, overload
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -66,6 +66,9 @@ class Settings:
     simulator: bool
     max_request_bytes: int
     lock_timeout_seconds: float
+    voice_min_confidence: float
+    voice_max_silent_turns: int
+    voice_names: Mapping[str, str]  # flow language -> Twilio <Say> voice
 
     @property
     def is_development(self) -> bool:
@@ -121,6 +124,12 @@ class Settings:
             simulator=reader.flag("SDR_SIMULATOR"),
             max_request_bytes=reader.positive_int("SDR_MAX_REQUEST_BYTES", 64 * 1024),
             lock_timeout_seconds=reader.positive_float("SDR_LOCK_TIMEOUT_SECONDS", 5.0),
+            voice_min_confidence=reader.rate("SDR_VOICE_MIN_CONFIDENCE", 0.5),
+            voice_max_silent_turns=reader.positive_int("SDR_VOICE_MAX_SILENT_TURNS", 2),
+            voice_names={
+                "pt-BR": reader.text("SDR_VOICE_PT_BR") or "Polly.Camila",
+                "en": reader.text("SDR_VOICE_EN") or "Polly.Joanna",
+            },
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -171,10 +180,16 @@ class _Reader:
             raise ConfigError(f"{name} must be positive, got {value}")
         return value
 
-    def rate(self, name: str) -> float | None:
+    @overload
+    def rate(self, name: str) -> float | None: ...
+
+    @overload
+    def rate(self, name: str, default: float) -> float: ...
+
+    def rate(self, name: str, default: float | None = None) -> float | None:
         raw = self.text(name)
         if raw is None:
-            return None
+            return default
         try:
             value = float(raw)
         except ValueError:

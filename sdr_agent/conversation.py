@@ -13,19 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .leadgate import LeadGate
-from .messages import InboundMessage, Reply
-from .models import ConversationThread, Lead, Message, StageEvent, utcnow
-from .phone import phone_hash
-from .qualification import EventKind, Flow, LeadState, StepResult, Turn, step
+from .messages import CallStart, InboundMessage, Outcome, Render, Reply
+from .models import Call, ConversationThread, Lead, Message, StageEvent, utcnow
+from .phone import language_for_number, phone_hash
+from .qualification import (
+    STAGE_NEW,
+    TERMINAL_STAGES,
+    Event,
+    EventKind,
+    Flow,
+    LeadState,
+    StepResult,
+    Turn,
+    call_opening,
+    step,
+)
 from .slots import project_slots
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[Sequence[str]], str]
-
+VOICE = "voice"
 RESET_IDLE = "idle_timeout"
 RESET_USER = "user_requested"
 RESET_ERROR = "error"
+RESET_CALL = "call_started"
+# Twilio CallStatus values after which nothing more happens on the call.
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 # Errors that mean "the database is unreachable", answered 503 so Twilio retries later.
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
@@ -36,7 +49,7 @@ class StorageUnavailable(RuntimeError):
 
 
 class ConversationService:
-    """Turns one inbound message into one stored, exactly-once reply."""
+    """Turns one inbound message, call opening or voice turn into one stored, exactly-once reply."""
 
     def __init__(
         self,
@@ -51,36 +64,102 @@ class ConversationService:
         self.flow = flow
         self.settings = settings
         self.clock = clock
-        self.apologies = {language: flow.text("error", language) for language in flow.languages}
 
     def handle(self, message: InboundMessage, render: Render) -> Reply:
-        """Process a message once; a repeated provider SID gets the stored reply."""
-        cached = self.gate.cached_reply(message.sid)
+        """Process a message or voice turn once; a repeated provider key gets the stored reply."""
+        return self._exactly_once(
+            message.sid,
+            message.retry_key or message.sid,
+            message.phone,
+            message.channel,
+            lambda session, lead, now: self._answer(session, lead, message, render, now),
+            lambda lead_key, error: self._recover(message, lead_key, render, error),
+        )
+
+    def open_call(self, call: CallStart, render: Render) -> Reply:
+        """Greet a caller (or welcome them back) once per CallSid."""
+        inbound = InboundMessage(sid=call.sid, phone=call.phone, channel=VOICE, text="", call_sid=call.call_sid)
+        return self._exactly_once(
+            call.sid,
+            call.sid,
+            call.phone,
+            VOICE,
+            lambda session, lead, now: self._greet_caller(session, lead, call, render, now),
+            lambda lead_key, error: self._recover(inbound, lead_key, render, error),
+        )
+
+    def finish_call(self, call_sid: str, status: str, duration_seconds: int | None) -> bool:
+        """Record a call status; a final one ends the call and its thread. False for an unknown call."""
+        now = self.clock()
+        with self.session_factory() as session, session.begin():
+            lead_id = session.scalar(select(Call.lead_id).where(Call.call_sid == call_sid))
+            if lead_id is None:
+                return False
+            # Lead first, then call: the same lock order as a voice turn, so the two never deadlock.
+            lead = session.scalars(select(Lead).where(Lead.id == lead_id).with_for_update()).one()
+            call = session.scalars(select(Call).where(Call.call_sid == call_sid).with_for_update()).one()
+            if call.ended_at is not None:
+                return True  # already final: late or repeated callbacks change nothing
+            call.status = status
+            if status in FINAL_CALL_STATUSES:
+                call.ended_at = now
+                call.end_reason = status
+                call.duration_seconds = duration_seconds
+                self._end_thread(session, call.thread_id, "call_" + status.replace("-", "_"), now)
+                if lead.current_thread_id == call.thread_id:
+                    lead.current_thread_id = None  # the next message, on any channel, opens a new thread
+        return True
+
+    def _exactly_once(
+        self,
+        sid: str,
+        cache_key: str,
+        phone: str,
+        channel: str,
+        work: Callable[[Session, Lead, datetime], Reply],
+        recover: Callable[[str, Exception], Reply],
+    ) -> Reply:
+        """Run `work` under the lead's lock, in one transaction, unless `sid` was already answered."""
+        cached = self.gate.cached_reply(cache_key)
         if cached is not None:
             return Reply(body=cached, duplicate=True)
-        lead_key = phone_hash(self.settings.phone_hash_secret, message.phone)
+        lead_key = phone_hash(self.settings.phone_hash_secret, phone)
         with self.gate.lead_lock(lead_key):
             try:
-                reply = self._process(message, lead_key, render)
+                reply = self._in_transaction(sid, phone, lead_key, work)
             except DATABASE_DOWN_ERRORS as exc:
                 raise StorageUnavailable(type(exc).__name__) from exc
             except Exception as exc:  # the lead must still get an answer; the error is reported
-                log.exception("processing failed; resetting the thread")
-                reply = self._recover(message, lead_key, render, exc)
+                log.exception("processing failed; resetting the thread", extra={"channel": channel})
+                reply = recover(lead_key, exc)
         if not reply.duplicate:
-            self.gate.remember_reply(message.sid, reply.body)
+            self.gate.remember_reply(cache_key, reply.body)
         return reply
 
-    def _process(self, message: InboundMessage, lead_key: str, render: Render) -> Reply:
+    def _in_transaction(
+        self, sid: str, phone: str, lead_key: str, work: Callable[[Session, Lead, datetime], Reply]
+    ) -> Reply:
         now = self.clock()
         with self.session_factory() as session, session.begin():
-            lead = self._lock_lead(session, message, lead_key, now)
-            stored = _stored_reply(session, message.sid)
+            lead = self._lock_lead(session, phone, lead_key, now)
+            stored = _stored_reply(session, sid)
             if stored is not None:
                 return Reply(body=stored, duplicate=True)
+            return work(session, lead, now)
 
-            state = LeadState.from_dict(lead.state, self.settings.default_language)
+    def _answer(self, session: Session, lead: Lead, message: InboundMessage, render: Render, now: datetime) -> Reply:
+        """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
+        state = LeadState.from_dict(lead.state, self.settings.default_language)
+        call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
+        if call is None:
             thread_id, resumed = self._current_thread(session, lead, message.channel, now)
+        else:
+            thread_id, resumed = call.thread_id, False
+        if call is not None and not message.text:
+            result = self._silence(call, state, now)
+        else:
+            if call is not None:
+                call.silent_turns = 0
             turn = Turn(
                 text=message.text,
                 now=now,
@@ -89,47 +168,105 @@ class ConversationService:
                 profile_name=message.profile_name,
                 button_payload=message.button_payload,
                 resumed=resumed,
+                confirm=self._heard_unsure(message),
             )
             result = step(self.flow, state, turn)
-            body = render(result.replies)
+        end_call = call is not None and _ends_call(result)
+        texts = result.replies
+        if call is not None and not texts:
+            texts = (self._text("call_goodbye", result.state.language, voice=True),)  # a call never ends in silence
+        body = render(Outcome(texts=texts, state=result.state, end_call=end_call))
 
-            reply_thread_id = thread_id
-            if any(event.kind is EventKind.RESET_REQUESTED for event in result.events):
-                reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now)
+        reply_thread_id = thread_id
+        if any(event.kind is EventKind.RESET_REQUESTED for event in result.events):
+            reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now)
+            if call is not None:
+                call.thread_id = reply_thread_id
+        _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
+        _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
+        _apply_state(lead, result.state, now)
+        if message.profile_name and not lead.profile_name:
+            lead.profile_name = message.profile_name[:120]
+        return Reply(
+            body=body,
+            texts=texts,
+            events=result.events,
+            stage_before=state.stage,
+            stage_after=result.state.stage,
+            language=result.state.language,
+            end_call=end_call,
+        )
 
-            _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, result.replies, now)
-            _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
-            _apply_state(lead, result.state, now)
-            if message.profile_name and not lead.profile_name:
-                lead.profile_name = message.profile_name[:120]
-            return Reply(
-                body=body,
-                texts=result.replies,
-                events=result.events,
-                stage_before=state.stage,
-                stage_after=result.state.stage,
-                language=result.state.language,
-            )
+    def _greet_caller(self, session: Session, lead: Lead, call: CallStart, render: Render, now: datetime) -> Reply:
+        """Open the call's thread and say the opening: a greeting, a welcome back, or where things stand."""
+        state = LeadState.from_dict(lead.state, self.settings.default_language)
+        if state.stage == STAGE_NEW:
+            # Nothing said yet: the caller's country is the best guess at their language.
+            guessed = language_for_number(call.phone)
+            if guessed in self.flow.languages:
+                state = state.evolve(language=guessed)
+        thread_id = self._start_call(session, lead, call.call_sid, now)
+        result = call_opening(self.flow, state, now)
+        end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
+        body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
+        opening = InboundMessage(sid=call.sid, phone=call.phone, channel=VOICE, text="", call_sid=call.call_sid)
+        _store_messages(session, lead.id, opening, body, thread_id, thread_id, result.replies, now)
+        _store_stage_events(session, lead.id, thread_id, VOICE, result, now)
+        _apply_state(lead, result.state, now)
+        return Reply(
+            body=body,
+            texts=result.replies,
+            events=result.events,
+            stage_before=state.stage,
+            stage_after=result.state.stage,
+            language=result.state.language,
+            end_call=end_call,
+        )
+
+    def _silence(self, call: Call, state: LeadState, now: datetime) -> StepResult:
+        """A turn where the caller said nothing: ask again, or say goodbye after too many in a row."""
+        call.silent_turns += 1
+        log.info("no speech on a call", extra={"silent_turns": call.silent_turns})
+        if call.silent_turns > self.settings.voice_max_silent_turns:
+            return StepResult(state=state, replies=(self._text("call_goodbye", state.language, voice=True),),
+                              events=(Event(EventKind.SILENCE_LIMIT, {"silent_turns": call.silent_turns}),))
+        repeat = step(self.flow, state, Turn(text="", now=now, channel=VOICE))
+        return StepResult(
+            state=repeat.state,
+            replies=(self._text("no_input", repeat.state.language, voice=True), *repeat.replies),
+            events=repeat.events,
+        )
+
+    def _heard_unsure(self, message: InboundMessage) -> bool:
+        """Speech recognised with less confidence than the configured minimum is confirmed first."""
+        return message.confidence is not None and message.confidence < self.settings.voice_min_confidence
+
+    def _text(self, key: str, language: str, voice: bool = False) -> str:
+        if language not in self.flow.languages:
+            language = self.settings.default_language
+        return self.flow.text(key, language, voice=voice)
 
     def _recover(self, message: InboundMessage, lead_key: str, render: Render, error: Exception) -> Reply:
         """Store the inbound message, reset the thread with reason `error`, apologise."""
-        now = self.clock()
+        voice = message.channel == VOICE
+
+        def apologise(session: Session, lead: Lead, now: datetime) -> Reply:
+            state = LeadState.from_dict(lead.state, self.settings.default_language)
+            texts = (self._text("error", state.language, voice=voice),)
+            body = render(Outcome(texts=texts, state=state))
+            call = session.scalars(select(Call).where(Call.call_sid == message.call_sid)).first() if voice else None
+            thread_id = call.thread_id if call is not None else self._current_thread(session, lead, message.channel, now)[0]
+            new_thread_id = self._reset_thread(session, lead, thread_id, RESET_ERROR, message.channel, now)
+            if call is not None:
+                call.thread_id = new_thread_id
+            _store_messages(session, lead.id, message, body, thread_id, new_thread_id, texts, now)
+            lead.last_inbound_at = now
+            return Reply(body=body, texts=texts, language=state.language)
+
         try:
-            with self.session_factory() as session, session.begin():
-                lead = self._lock_lead(session, message, lead_key, now)
-                stored = _stored_reply(session, message.sid)
-                if stored is not None:
-                    return Reply(body=stored, duplicate=True)
-                language = lead.language or self.settings.default_language
-                texts = (self.apologies.get(language) or self.apologies[self.settings.default_language],)
-                body = render(texts)
-                thread_id, _ = self._current_thread(session, lead, message.channel, now)
-                new_thread_id = self._reset_thread(session, lead, thread_id, RESET_ERROR, message.channel, now)
-                _store_messages(session, lead.id, message, body, thread_id, new_thread_id, texts, now)
-                lead.last_inbound_at = now
-                return Reply(body=body, texts=texts, language=language)
+            return self._in_transaction(message.sid, message.phone, lead_key, apologise)
         except IntegrityError:
-            # Same SID raced in under another lead: answer what was stored for it.
+            # Same key raced in under another lead: answer what was stored for it.
             with self.session_factory() as session:
                 stored = _stored_reply(session, message.sid)
             if stored is None:
@@ -140,7 +277,7 @@ class ConversationService:
             log.exception("recovery failed")
             raise StorageUnavailable(type(exc).__name__) from exc
 
-    def _lock_lead(self, session: Session, message: InboundMessage, lead_key: str, now: datetime) -> Lead:
+    def _lock_lead(self, session: Session, phone: str, lead_key: str, now: datetime) -> Lead:
         """Load the lead with a row lock, creating it first if this number is new."""
         query = select(Lead).where(Lead.phone_hash == lead_key).with_for_update()
         lead = session.scalars(query).first()
@@ -150,7 +287,7 @@ class ConversationService:
         session.execute(
             insert(Lead)
             .values(
-                phone=message.phone,
+                phone=phone,
                 phone_hash=lead_key,
                 language=self.settings.default_language,
                 stage=LeadState().stage,
@@ -166,10 +303,29 @@ class ConversationService:
         )
         return session.scalars(query).one()
 
+    def _call_of(self, session: Session, lead: Lead, message: InboundMessage, now: datetime) -> Call:
+        """The call a voice turn belongs to; started here if its opening never reached us."""
+        call_sid = message.call_sid or message.sid
+        call = session.scalars(select(Call).where(Call.call_sid == call_sid)).first()
+        if call is None:
+            self._start_call(session, lead, call_sid, now)
+            call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+        return call
+
+    def _start_call(self, session: Session, lead: Lead, call_sid: str, now: datetime) -> int:
+        """A call is its own thread: end the open one and start the call's."""
+        if lead.current_thread_id is not None:
+            self._end_thread(session, lead.current_thread_id, RESET_CALL, now)
+        thread_id = self._open_thread(session, lead, VOICE, now)
+        session.add(Call(call_sid=call_sid, lead_id=lead.id, thread_id=thread_id, status="in-progress",
+                         silent_turns=0, started_at=now))
+        return thread_id
+
     def _current_thread(self, session: Session, lead: Lead, channel: str, now: datetime) -> tuple[int, bool]:
-        """The lead's open thread id, and whether it was just restarted after an idle gap."""
+        """The lead's open thread id, and whether the lead is coming back to an earlier conversation."""
         if lead.current_thread_id is None:
-            return self._open_thread(session, lead, channel, now), False
+            # A known lead without an open thread: the last one was a call that has ended.
+            return self._open_thread(session, lead, channel, now), lead.stage != STAGE_NEW
         idle_limit = timedelta(hours=self.settings.idle_reset_hours)
         if lead.last_inbound_at is not None and now - lead.last_inbound_at > idle_limit:
             return self._reset_thread(session, lead, lead.current_thread_id, RESET_IDLE, channel, now), True
@@ -177,12 +333,16 @@ class ConversationService:
 
     def _reset_thread(self, session: Session, lead: Lead, thread_id: int, reason: str, channel: str, now: datetime) -> int:
         """End a thread with its reason and open the next one."""
+        self._end_thread(session, thread_id, reason, now)
+        log.info("thread reset", extra={"reason": reason})
+        return self._open_thread(session, lead, channel, now)
+
+    @staticmethod
+    def _end_thread(session: Session, thread_id: int, reason: str, now: datetime) -> None:
         thread = session.get(ConversationThread, thread_id)
         if thread is not None and thread.ended_at is None:
             thread.ended_at = now
             thread.end_reason = reason
-        log.info("thread reset", extra={"reason": reason})
-        return self._open_thread(session, lead, channel, now)
 
     @staticmethod
     def _open_thread(session: Session, lead: Lead, channel: str, now: datetime) -> int:
@@ -191,6 +351,14 @@ class ConversationService:
         session.flush()
         lead.current_thread_id = thread.id
         return thread.id
+
+
+def _ends_call(result: StepResult) -> bool:
+    """Whether a call should hang up after these replies."""
+    if not result.replies or result.state.stage in TERMINAL_STAGES:
+        return True  # the end of the flow, or a lead the bot no longer talks to
+    ends = (EventKind.OPTED_OUT, EventKind.DEFERRED_TO_WHATSAPP, EventKind.SILENCE_LIMIT)
+    return any(event.kind in ends for event in result.events)
 
 
 def _stored_reply(session: Session, sid: str) -> str | None:

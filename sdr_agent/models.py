@@ -119,3 +119,21 @@ class StageEvent(db.Model):  # type: ignore[name-defined]
     to_stage: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Call(db.Model):  # type: ignore[name-defined]
+    """One phone call: its thread, how it ended and how long it took."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unique: a retried incoming-call webhook opens the call once.
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("conversation_threads.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))  # Twilio's CallStatus
+    silent_turns: Mapped[int] = mapped_column(Integer, default=0)  # in a row; reset by speech
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -30,3 +30,19 @@ def to_e164(raw: str, default_region: str = "BR") -> str:
 def phone_hash(secret: str, e164: str) -> str:
     """HMAC-SHA256 of the E.164 number, hex: the lead's ID in telemetry and lock keys."""
     return hmac.new(secret.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# Where a caller's country says which language to greet them in, before they have said a word.
+LANGUAGE_BY_REGION = {
+    **dict.fromkeys(("BR", "PT", "AO", "MZ", "CV"), "pt-BR"),
+    **dict.fromkeys(("US", "CA", "GB", "IE", "AU", "NZ", "ZA", "IN", "SG", "PH", "NG", "KE"), "en"),
+}
+
+
+def language_for_number(e164: str) -> str | None:
+    """The language most likely spoken by the owner of an E.164 number; None when unclear."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    return LANGUAGE_BY_REGION.get(region or "")

@@ -13,6 +13,9 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 WHATSAPP_PATH = "/twilio/whatsapp"
+VOICE_PATH = "/twilio/voice"
+VOICE_STATUS_PATH = "/twilio/voice/status"
+TWILIO_NUMBER = "+14155238886"
 OPENING_LINES = {
     "pt-BR": "Olá! Vi o anúncio de vocês e quero saber mais.",
     "en": "Hello! I saw your ad and I would like to know more about your service.",
@@ -50,10 +53,43 @@ def whatsapp_form(phone: str, text: str, sid: str | None = None, profile_name: s
     return form
 
 
+def new_call_sid() -> str:
+    """A CallSid in Twilio's format (CA + 32 hex)."""
+    return "CA" + secrets.token_hex(16)
+
+
+def call_form(phone: str, call_sid: str, **fields: str) -> dict[str, str]:
+    """The form Twilio posts to a voice webhook for a call from `phone`."""
+    return {
+        "CallSid": call_sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": phone,
+        "To": TWILIO_NUMBER,
+        "Caller": phone,
+        "Called": TWILIO_NUMBER,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+        **fields,
+    }
+
+
 def reply_texts(twiml: str) -> list[str]:
     """The texts of every <Message> in a TwiML response."""
     root = ElementTree.fromstring(twiml)
     return [(element.text or "") for element in root.iter("Message")]
+
+
+def spoken_texts(twiml: str) -> list[str]:
+    """The texts of every <Say> in a TwiML response, in order."""
+    root = ElementTree.fromstring(twiml)
+    return [(element.text or "") for element in root.iter("Say")]
+
+
+def gather_action(twiml: str) -> str | None:
+    """The action URL of the response's <Gather>; None when the call ends (no <Gather>)."""
+    gather = ElementTree.fromstring(twiml).find("Gather")
+    return None if gather is None else gather.get("action")
 
 
 @dataclass
@@ -69,6 +105,10 @@ class WebhookClient:
         if status != 200:
             raise RuntimeError(f"webhook answered {status}: {body.strip()}")
         return reply_texts(body)
+
+    def call(self, phone: str) -> "CallSession":
+        """Start a simulated call from `phone`."""
+        return CallSession(self, phone)
 
     def post(self, path: str, form: Mapping[str, str]) -> tuple[int, str]:
         """POST a signed form to `path`; returns (status, body)."""
@@ -87,3 +127,47 @@ class WebhookClient:
         headers = {"X-Twilio-Signature": sign(settings.twilio_auth_token, signed_url, form)}
         response = self.app.test_client().post(path, data=dict(form), headers=headers)
         return response.status_code, response.get_data(as_text=True)
+
+
+class CallSession:
+    """One simulated phone call: the opening, spoken answers, then the hang-up and its status callback."""
+
+    def __init__(self, client: WebhookClient, phone: str) -> None:
+        self.client = client
+        self.phone = phone
+        self.call_sid = new_call_sid()
+        self.action: str | None = None
+        self.last_twiml = ""
+        self.seconds = 0
+
+    @property
+    def ended(self) -> bool:
+        """True once the bot hung up (its last response had no <Gather>)."""
+        return bool(self.last_twiml) and self.action is None
+
+    def start(self) -> list[str]:
+        """Ring the number; returns what the bot says first."""
+        return self._post(VOICE_PATH, call_form(self.phone, self.call_sid, CallStatus="ringing"))
+
+    def say(self, speech: str, confidence: float = 0.92) -> list[str]:
+        """Answer the open question by voice (an empty string is silence); returns the bot's next words."""
+        if self.action is None:
+            raise RuntimeError("the call has ended" if self.last_twiml else "start the call first")
+        fields = {"SpeechResult": speech, "Confidence": f"{confidence:.2f}"} if speech else {}
+        self.seconds += 8
+        return self._post(self.action, call_form(self.phone, self.call_sid, **fields))
+
+    def hang_up(self, status: str = "completed") -> None:
+        """Send the call-status callback Twilio sends when the call is over."""
+        form = call_form(self.phone, self.call_sid, CallStatus=status, CallDuration=str(self.seconds))
+        status_code, body = self.client.post(VOICE_STATUS_PATH, form)
+        if status_code >= 300:
+            raise RuntimeError(f"status callback answered {status_code}: {body.strip()}")
+
+    def _post(self, path: str, form: Mapping[str, str]) -> list[str]:
+        status, body = self.client.post(path, form)
+        if status != 200:
+            raise RuntimeError(f"voice webhook answered {status}: {body.strip()}")
+        self.last_twiml = body
+        self.action = gather_action(body)
+        return spoken_texts(body)

@@ -6,8 +6,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from ..messages import InboundMessage
-from ..phone import InvalidPhoneNumber, to_e164
+from ..messages import InboundMessage, Outcome
+from .form import SID_CHARS, clean_field, sender_phone
 from .signature import twilio_signed
 from .twiml import messaging_reply
 
@@ -22,29 +22,32 @@ MAX_FIELD_CHARS = 4096
 def inbound() -> Response:
     """Answer one inbound WhatsApp message with TwiML."""
     message = parse_inbound(request.form)
-    reply = current_app.extensions["sdr_conversation"].handle(message, messaging_reply)
+    reply = current_app.extensions["sdr_conversation"].handle(message, render_whatsapp)
     return Response(reply.body, mimetype="text/xml")
+
+
+def render_whatsapp(outcome: Outcome) -> str:
+    """The reply texts as <Message> elements."""
+    return messaging_reply(outcome.texts)
 
 
 def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     """Turn Twilio's form into an InboundMessage, or abort 400 naming what is wrong."""
-    sid = _clean(form.get("MessageSid") or form.get("SmsMessageSid"), 64)
+    sid = clean_field(form.get("MessageSid") or form.get("SmsMessageSid"), SID_CHARS)
     if not sid:
         abort(400, description="missing MessageSid")
-    raw_from = form.get("From")
-    if not raw_from:
+    if not clean_field(form.get("From"), SID_CHARS):
         abort(400, description="missing From")
-    try:
-        phone = to_e164(raw_from)
-    except InvalidPhoneNumber:
+    phone = sender_phone(form)
+    if phone is None:
         abort(400, description="From is not a valid phone number")
     return InboundMessage(
         sid=sid,
         phone=phone,
         channel="whatsapp",
-        text=_clean(form.get("Body"), MAX_FIELD_CHARS),
-        profile_name=_clean(form.get("ProfileName"), 120) or None,
-        button_payload=_clean(form.get("ButtonPayload") or form.get("ButtonText"), 256) or None,
+        text=clean_field(form.get("Body"), MAX_FIELD_CHARS),
+        profile_name=clean_field(form.get("ProfileName"), 120) or None,
+        button_payload=clean_field(form.get("ButtonPayload") or form.get("ButtonText"), 256) or None,
         media=_media(form),
         location=_location(form),
     )
@@ -57,9 +60,9 @@ def _media(form: MultiDict[str, str]) -> tuple[dict[str, str], ...]:
         count = 0
     items = []
     for index in range(max(count, 0)):
-        url = _clean(form.get(f"MediaUrl{index}"), 1024)
+        url = clean_field(form.get(f"MediaUrl{index}"), 1024)
         if url:
-            items.append({"url": url, "content_type": _clean(form.get(f"MediaContentType{index}"), 128)})
+            items.append({"url": url, "content_type": clean_field(form.get(f"MediaContentType{index}"), 128)})
     return tuple(items)
 
 
@@ -74,13 +77,6 @@ def _location(form: MultiDict[str, str]) -> dict[str, Any] | None:
     return {
         "latitude": latitude,
         "longitude": longitude,
-        "address": _clean(form.get("Address"), 512) or None,
-        "label": _clean(form.get("Label"), 256) or None,
+        "address": clean_field(form.get("Address"), 512) or None,
+        "label": clean_field(form.get("Label"), 256) or None,
     }
-
-
-def _clean(value: str | None, limit: int) -> str:
-    """Trim, drop NUL bytes (PostgreSQL rejects them in text) and cap the length."""
-    if not value:
-        return ""
-    return value.replace("\x00", "").strip()[:limit]

@@ -7,7 +7,6 @@ from typing import Any, Mapping
 
 from . import scoring
 from .flow_model import Flow, QuestionStage
-from .speech import speakable
 from .textnorm import clean
 from .types import TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
 
@@ -59,9 +58,8 @@ class Draft:
         self.events.append(Event(kind, data))
 
     def say(self, key: str, **values: str) -> None:
-        """Reply with a global text, its placeholders filled from the slots and `values`."""
-        text = self.flow.text(key, self.state.language, {**self.state.slots, **values})
-        text = speakable(text, self.state.language) if self.voice else text
+        """Reply with a global text (its voice version on calls), placeholders filled from the slots and `values`."""
+        text = self.flow.text(key, self.state.language, {**self.state.slots, **values}, voice=self.voice)
         if text:  # a text of emoji alone has nothing left to say on a call
             self.replies.append(text)
 

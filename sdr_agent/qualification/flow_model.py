@@ -112,6 +112,7 @@ class Flow:
     qualify_at: float
     disqualify: tuple[DisqualifyRule, ...] = ()
     retry_limit: int = 2
+    voice_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # key -> language -> text
 
     @property
     def stage_ids(self) -> tuple[str, ...]:
@@ -125,6 +126,11 @@ class Flow:
                 return stage
         raise KeyError(f"flow {self.name!r} has no question stage {stage_id!r}")
 
-    def text(self, key: str, language: str, slots: Mapping[str, Any] | None = None) -> str:
-        """A global text in `language`, with placeholders filled from `slots`."""
-        return fill(self.texts[key][language], slots)
+    def text(self, key: str, language: str, slots: Mapping[str, Any] | None = None, *, voice: bool = False) -> str:
+        """A global text in `language`, with placeholders filled from `slots`; speakable if `voice`."""
+        if not voice:
+            return fill(self.texts[key][language], slots)
+        written_for_voice = self.voice_texts.get(key, {}).get(language)
+        if written_for_voice is not None:
+            return without_pictographs(fill(written_for_voice, slots))
+        return speakable(fill(self.texts[key][language], slots), language)

@@ -19,6 +19,7 @@ GLOBAL_TEXT_KEYS = (
     "confirm", "email_by_whatsapp", "deferred_lead_in", "welcome_back_call", "opted_out_call", "no_input",
     "call_goodbye", "unknown_caller",
 )
+VOICE_KEY = "voice"  # a text's optional version written for calls
 # Placeholders the engine fills in some texts, besides slots.
 TEXT_PLACEHOLDERS = {"confirm": frozenset({"heard"}), "welcome_back_call": frozenset({"topic"})}
 ON_RETRY_LIMIT = ("skip", "handoff")
@@ -76,7 +77,12 @@ class _Checker:
         return value
 
     def texts(
-        self, parent: LocatedDict, key: str, what: str, placeholders: frozenset[str] = frozenset()
+        self,
+        parent: LocatedDict,
+        key: str,
+        what: str,
+        placeholders: frozenset[str] = frozenset(),
+        allow_voice: bool = False,
     ) -> dict[str, str]:
         """One non-empty text per flow language, using only {slot} and the given placeholders."""
         texts = parent.get(key)
@@ -84,6 +90,8 @@ class _Checker:
             found = "missing" if texts is None else "not a mapping of language -> text"
             raise self.error(f"{what} is {found}", parent, key)
         for language in texts:
+            if language == VOICE_KEY and allow_voice:
+                continue
             if language not in self.languages:
                 raise self.error(f"{what} has language {language!r}, which is not in languages", texts, language)
         for language in self.languages:
@@ -134,8 +142,13 @@ def build_flow(document: Any, file_name: str) -> Flow:
         languages=check.languages,
         stages=stages,
         texts={
-            key: check.texts(texts_node, key, f"text {key!r}", TEXT_PLACEHOLDERS.get(key, frozenset()))
+            key: check.texts(texts_node, key, f"text {key!r}", TEXT_PLACEHOLDERS.get(key, frozenset()), True)
             for key in texts_node
+        },
+        voice_texts={
+            key: check.texts(texts_node[key], VOICE_KEY, f"text {key!r} voice", TEXT_PLACEHOLDERS.get(key, frozenset()))
+            for key in texts_node
+            if isinstance(texts_node[key], LocatedDict) and VOICE_KEY in texts_node[key]
         },
         qualify_at=float(qualify_at),
         disqualify=_disqualify_rules(check, outcome, stages),

@@ -28,6 +28,7 @@ class EventKind(str, Enum):
     HELP_SHOWN = "help_shown"
     CONFIRMATION_REQUESTED = "confirmation_requested"  # data: {"stage": str}; the answer waits for a yes
     DEFERRED_TO_WHATSAPP = "deferred_to_whatsapp"  # data: {"slot": str}; a call leaves it to be written
+    SILENCE_LIMIT = "silence_limit"  # data: {"silent_turns": int}; reported by the service when a call gives up
 
 
 @dataclass(frozen=True)

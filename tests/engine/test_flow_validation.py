@@ -61,6 +61,13 @@ BROKEN: list[tuple[str, str, str, str | None, str, str | None]] = [
      "text 'declined' in 'pt-BR' uses unknown placeholder {topic}", '"Tudo bem, {topic}!'),
     ("engine placeholder in a question", "qual é o seu nome?", "qual é o seu nome, {heard}?", "name",
      "ask in 'pt-BR' uses unknown placeholder {heard}", "qual é o seu nome, {heard}?"),
+    ("text voice missing a language", '      en: "Done, we won\'t contact you anymore. Goodbye!"\n', "", None,
+     "text 'opted_out' voice in 'en' is missing", '    voice:\n      pt-BR: "Pronto, não vamos mais'),
+    ("text voice unknown language", '      en: "Done, we won\'t contact you anymore. Goodbye!"',
+     '      en: "Done, we won\'t contact you anymore. Goodbye!"\n      es: "Listo."', None,
+     "text 'opted_out' voice has language 'es', which is not in languages", '      es: "Listo."'),
+    ("text voice unknown placeholder", "Uma pessoa do nosso time vai entrar em contato", "Uma pessoa do nosso time, {topic}, vai entrar em contato",
+     None, "text 'handoff' voice in 'pt-BR' uses unknown placeholder {topic}", "{topic}, vai"),
     ("missing call text", "  no_input:\n", "  no_inpt:\n", None, "texts is missing 'no_input'", "\ntexts:"),
     ("call text missing a language", '    en: "Thanks for the call! If you prefer, you can continue on WhatsApp. Goodbye!"\n', "", None,
      "text 'call_goodbye' in 'en' is missing", "  call_goodbye:"),
@@ -228,6 +235,16 @@ def test_voice_texts_replace_chat_texts_where_written(flow: Flow) -> None:
     assert consent.retry("en", voice=True) == "Sorry, I didn't catch that. May I ask you a few quick questions? Please say yes or no."
     name = flow.question_stage("name")
     assert name.retry("en", voice=True) == name.retry("en")  # no voice text written, and nothing to clean up
+
+
+def test_global_texts_have_voice_versions_where_written(flow: Flow) -> None:
+    assert flow.text("handoff", "en") == "Sure! Someone from our team will reply here shortly."
+    assert flow.text("handoff", "en", voice=True) == "Sure! Someone from our team will get in touch with you shortly. Goodbye!"
+    assert flow.text("qualified", "pt-BR", {"name": "Ana"}, voice=True).startswith("Obrigado, Ana! Pelo que você contou")
+    # No voice version written: the chat text, made speakable.
+    assert flow.text("restart", "pt-BR", voice=True) == "Sem problemas, vamos começar de novo."
+    assert flow.text("media_only", "en", voice=True) == speakable(flow.text("media_only", "en"), "en")
+    assert "voice" not in flow.texts["handoff"]
 
 
 MINIMAL_FLOW = """\

@@ -82,12 +82,12 @@ CALLS: dict[str, tuple[str, Script]] = {
     ]),
     "low confidence, an intent wins": ("pt-BR", PT_TO_COMPANY + [
         ("Acme", "company", "Entendi Acme", LOW),
-        ("ajuda", "company", "Você pode digitar atendente para falar com uma pessoa"),
+        ("ajuda", "company", "Você pode dizer falar com atendente, recomeçar, ou parar."),
         ("sim", "company", "Não entendi o nome da empresa"),  # the answer set aside is gone
     ]),
     "low confidence, handoff wins": ("en", EN_TO_EMAIL[:2] + [
         ("Globex", "company", "I understood Globex — is that right?", LOW),
-        ("talk to a person", "handoff", "Someone from our team will reply here shortly."),
+        ("talk to a person", "handoff", "Someone from our team will get in touch with you shortly. Goodbye!"),
     ]),
     "low confidence choice is said back as its label": ("pt-BR", PT_TO_EMAIL[:3] + [
         ("sou a fundadora", "role", "Entendi Sócio, fundador ou CEO, está certo?", LOW),
@@ -306,7 +306,7 @@ def test_opening_at_a_question_for_whatsapp_says_so_again(flow: Flow, deferred: 
 @pytest.mark.parametrize("stage", ["qualified", "disqualified", "declined", "handoff"])
 def test_opening_after_the_end_says_where_things_stand(flow: Flow, stage: str) -> None:
     opening = call_opening(flow, LeadState(stage=stage), NOW)
-    assert opening.replies == ("Obrigado pelo contato! Nosso time segue à disposição por aqui. Se quiser começar de novo, digite recomeçar.",)
+    assert opening.replies == ("Obrigado pelo contato! Nosso time segue à disposição. Até logo!",)
     assert opening.events == ()
 
 
