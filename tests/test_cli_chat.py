@@ -48,3 +48,24 @@ def test_chat_rejects_a_bad_phone_number(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "not a valid phone number" in result.stderr
+
+
+def test_call_then_chat_continue_one_lead(tmp_path: Path) -> None:
+    env = {**os.environ, **base_config(f"sqlite:///{tmp_path / 'call.db'}", None)}
+    upgrade = subprocess.run([FLASK, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert upgrade.returncode == 0, upgrade.stderr
+    phone = "+5511987650001"
+    spoken = "\n".join(["sim", "Ana Souza", "", "Acme", "/quit"]) + "\n"
+    call = subprocess.run([FLASK, "--app", "app", "sdr", "call", "--phone", phone], cwd=ROOT, env=env, input=spoken,
+                          capture_output=True, text=True, timeout=120)
+    assert call.returncode == 0, call.stderr
+    flow = load_flow(DEFAULT_FLOW_FILE)
+    assert f"bot (says)> {flow.question_stage('consent').ask('pt-BR', voice=True)}" in call.stdout
+    assert f"bot (says)> {flow.text('no_input', 'pt-BR', voice=True)}" in call.stdout
+    assert flow.question_stage("role").ask("pt-BR", voice=True) in call.stdout
+
+    chat = subprocess.run([FLASK, "--app", "app", "sdr", "chat", "--phone", phone], cwd=ROOT, env=env, input="/quit\n",
+                          capture_output=True, text=True, timeout=120)
+    assert chat.returncode == 0, chat.stderr
+    assert flow.question_stage("role").ask("pt-BR") in chat.stdout  # picked up where the call stopped
+    assert flow.question_stage("consent").ask("pt-BR") not in chat.stdout
