@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,10 +30,13 @@ from .qualification import (
     step,
 )
 from .slots import project_slots
+from .telemetry import lock_wait_exceeded, message_trace
+from .turn_notes import TurnNotes
 
 log = logging.getLogger(__name__)
 
 VOICE = "voice"
+TRANSACTION_NAMES = {"whatsapp": "whatsapp.inbound", VOICE: "voice.turn"}
 RESET_IDLE = "idle_timeout"
 RESET_USER = "user_requested"
 RESET_ERROR = "error"
@@ -64,29 +68,45 @@ class ConversationService:
         self.flow = flow
         self.settings = settings
         self.clock = clock
+        self.flow_version = f"{flow.name}:{flow.version}"
 
     def handle(self, message: InboundMessage, render: Render) -> Reply:
         """Process a message or voice turn once; a repeated provider key gets the stored reply."""
-        return self._exactly_once(
-            message.sid,
-            message.retry_key or message.sid,
-            message.phone,
-            message.channel,
-            lambda session, lead, now: self._answer(session, lead, message, render, now),
-            lambda lead_key, error: self._recover(message, lead_key, render, error),
-        )
+        with self._trace(message.channel) as notes:
+            notes.never_send(message.phone, message.text, message.profile_name, message.button_payload)
+            return self._exactly_once(
+                message.sid,
+                message.retry_key or message.sid,
+                message.phone,
+                notes,
+                lambda session, lead, now: self._answer(session, lead, message, render, now, notes),
+                lambda lead_key, error: self._recover(message, lead_key, render, error, notes),
+            )
 
     def open_call(self, call: CallStart, render: Render) -> Reply:
         """Greet a caller (or welcome them back) once per CallSid."""
         inbound = InboundMessage(sid=call.sid, phone=call.phone, channel=VOICE, text="", call_sid=call.call_sid)
-        return self._exactly_once(
-            call.sid,
-            call.sid,
-            call.phone,
-            VOICE,
-            lambda session, lead, now: self._greet_caller(session, lead, call, render, now),
-            lambda lead_key, error: self._recover(inbound, lead_key, render, error),
-        )
+        with self._trace(VOICE) as notes:
+            notes.never_send(call.phone)
+            return self._exactly_once(
+                call.sid,
+                call.sid,
+                call.phone,
+                notes,
+                lambda session, lead, now: self._greet_caller(session, lead, call, render, now, notes),
+                lambda lead_key, error: self._recover(inbound, lead_key, render, error, notes),
+            )
+
+    @contextmanager
+    def _trace(self, channel: str) -> Iterator[TurnNotes]:
+        """One telemetry transaction for the turn (a no-op without Sentry)."""
+        with message_trace(
+            channel,
+            TRANSACTION_NAMES.get(channel, f"{channel}.inbound"),
+            budget_ms=self.settings.processing_budget_ms,
+            flow_version=self.flow_version,
+        ) as trace:
+            yield TurnNotes(trace)
 
     def finish_call(self, call_sid: str, status: str, duration_seconds: int | None) -> bool:
         """Record a call status; a final one ends the call and its thread. False for an unknown call."""
@@ -115,48 +135,65 @@ class ConversationService:
         sid: str,
         cache_key: str,
         phone: str,
-        channel: str,
+        notes: TurnNotes,
         work: Callable[[Session, Lead, datetime], Reply],
         recover: Callable[[str, Exception], Reply],
     ) -> Reply:
         """Run `work` under the lead's lock, in one transaction, unless `sid` was already answered."""
-        cached = self.gate.cached_reply(cache_key)
+        trace = notes.trace
+        lead_key = phone_hash(self.settings.phone_hash_secret, phone)
+        trace.set_lead(lead_key)
+        with trace.span("sdr.dedupe", "reply cache"):
+            cached = self.gate.cached_reply(cache_key)
         if cached is not None:
             return Reply(body=cached, duplicate=True)
-        lead_key = phone_hash(self.settings.phone_hash_secret, phone)
-        with self.gate.lead_lock(lead_key):
+        with ExitStack() as held:
+            with trace.span("sdr.lock", "lead lock") as span:
+                lock = held.enter_context(self.gate.lead_lock(lead_key))
+                span.set_data("lock.acquired", lock.acquired)
+            if lock.timed_out:
+                lock_wait_exceeded(lock.waited_ms, timeout_ms=self.settings.lock_timeout_seconds * 1000)
             try:
-                reply = self._in_transaction(sid, phone, lead_key, work)
+                reply = self._in_transaction(sid, phone, lead_key, notes, work)
             except DATABASE_DOWN_ERRORS as exc:
                 raise StorageUnavailable(type(exc).__name__) from exc
             except Exception as exc:  # the lead must still get an answer; the error is reported
-                log.exception("processing failed; resetting the thread", extra={"channel": channel})
+                notes.failed(exc)
+                log.exception("processing failed; resetting the thread", extra={"channel": trace.channel})
                 reply = recover(lead_key, exc)
         if not reply.duplicate:
             self.gate.remember_reply(cache_key, reply.body)
+        notes.report(reply)
         return reply
 
     def _in_transaction(
-        self, sid: str, phone: str, lead_key: str, work: Callable[[Session, Lead, datetime], Reply]
+        self, sid: str, phone: str, lead_key: str, notes: TurnNotes, work: Callable[[Session, Lead, datetime], Reply]
     ) -> Reply:
         now = self.clock()
         with self.session_factory() as session, session.begin():
-            lead = self._lock_lead(session, phone, lead_key, now)
-            stored = _stored_reply(session, sid)
+            with notes.trace.span("sdr.load", "lead and retry check"):
+                lead = self._lock_lead(session, phone, lead_key, now)
+                stored = _stored_reply(session, sid)
             if stored is not None:
                 return Reply(body=stored, duplicate=True)
-            return work(session, lead, now)
+            reply = work(session, lead, now)
+            with notes.trace.span("sdr.persist", "write turn"):
+                session.flush()  # the INSERTs and the lead UPDATE; the commit that follows is one round trip
+            return reply
 
-    def _answer(self, session: Session, lead: Lead, message: InboundMessage, render: Render, now: datetime) -> Reply:
+    def _answer(self, session: Session, lead: Lead, message: InboundMessage, render: Render, now: datetime,
+                notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
-        state = LeadState.from_dict(lead.state, self.settings.default_language)
+        state = self._state_of(lead, now, notes)
         call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
         if call is None:
-            thread_id, resumed = self._current_thread(session, lead, message.channel, now)
+            thread_id, resumed = self._current_thread(session, lead, message.channel, now, notes)
         else:
             thread_id, resumed = call.thread_id, False
         if call is not None and not message.text:
-            result = self._silence(call, state, now)
+            notes.silent = True
+            with notes.trace.span("sdr.engine", "silent turn"):
+                result = self._silence(call, state, now)
         else:
             if call is not None:
                 call.silent_turns = 0
@@ -170,16 +207,19 @@ class ConversationService:
                 resumed=resumed,
                 confirm=self._heard_unsure(message),
             )
-            result = step(self.flow, state, turn)
+            with notes.trace.span("sdr.engine", "qualification step"):
+                result = step(self.flow, state, turn)
+        notes.never_send_answers(result.state.slots)
         end_call = call is not None and _ends_call(result)
         texts = result.replies
         if call is not None and not texts:
             texts = (self._text("call_goodbye", result.state.language, voice=True),)  # a call never ends in silence
-        body = render(Outcome(texts=texts, state=result.state, end_call=end_call))
+        with notes.trace.span("sdr.render", "reply"):
+            body = render(Outcome(texts=texts, state=result.state, end_call=end_call))
 
         reply_thread_id = thread_id
         if any(event.kind is EventKind.RESET_REQUESTED for event in result.events):
-            reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now)
+            reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now, notes)
             if call is not None:
                 call.thread_id = reply_thread_id
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
@@ -197,18 +237,22 @@ class ConversationService:
             end_call=end_call,
         )
 
-    def _greet_caller(self, session: Session, lead: Lead, call: CallStart, render: Render, now: datetime) -> Reply:
+    def _greet_caller(self, session: Session, lead: Lead, call: CallStart, render: Render, now: datetime,
+                      notes: TurnNotes) -> Reply:
         """Open the call's thread and say the opening: a greeting, a welcome back, or where things stand."""
-        state = LeadState.from_dict(lead.state, self.settings.default_language)
+        state = self._state_of(lead, now, notes)
         if state.stage == STAGE_NEW:
             # Nothing said yet: the caller's country is the best guess at their language.
             guessed = language_for_number(call.phone)
             if guessed in self.flow.languages:
                 state = state.evolve(language=guessed)
         thread_id = self._start_call(session, lead, call.call_sid, now)
-        result = call_opening(self.flow, state, now)
+        with notes.trace.span("sdr.engine", "call opening"):
+            result = call_opening(self.flow, state, now)
+        notes.never_send_answers(result.state.slots)
         end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
-        body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
+        with notes.trace.span("sdr.render", "reply"):
+            body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
         opening = InboundMessage(sid=call.sid, phone=call.phone, channel=VOICE, text="", call_sid=call.call_sid)
         _store_messages(session, lead.id, opening, body, thread_id, thread_id, result.replies, now)
         _store_stage_events(session, lead.id, thread_id, VOICE, result, now)
@@ -222,6 +266,19 @@ class ConversationService:
             language=result.state.language,
             end_call=end_call,
         )
+
+    def _state_of(self, lead: Lead, now: datetime, notes: TurnNotes) -> LeadState:
+        """The lead's engine state, noting how long they have been at its stage."""
+        state = LeadState.from_dict(lead.state, self.settings.default_language)
+        notes.stage = state.stage
+        if state.stage_entered_at:
+            try:
+                entered = datetime.fromisoformat(state.stage_entered_at)
+            except ValueError:
+                entered = None
+            if entered is not None and entered.tzinfo is not None:
+                notes.seconds_in_stage = max((now - entered).total_seconds(), 0.0)
+        return state
 
     def _silence(self, call: Call, state: LeadState, now: datetime) -> StepResult:
         """A turn where the caller said nothing: ask again, or say goodbye after too many in a row."""
@@ -246,25 +303,28 @@ class ConversationService:
             language = self.settings.default_language
         return self.flow.text(key, language, voice=voice)
 
-    def _recover(self, message: InboundMessage, lead_key: str, render: Render, error: Exception) -> Reply:
+    def _recover(self, message: InboundMessage, lead_key: str, render: Render, error: Exception,
+                 notes: TurnNotes) -> Reply:
         """Store the inbound message, reset the thread with reason `error`, apologise."""
         voice = message.channel == VOICE
+        notes.resets.clear()  # resets of the failed attempt were rolled back with it
 
         def apologise(session: Session, lead: Lead, now: datetime) -> Reply:
             state = LeadState.from_dict(lead.state, self.settings.default_language)
             texts = (self._text("error", state.language, voice=voice),)
             body = render(Outcome(texts=texts, state=state))
             call = session.scalars(select(Call).where(Call.call_sid == message.call_sid)).first() if voice else None
-            thread_id = call.thread_id if call is not None else self._current_thread(session, lead, message.channel, now)[0]
-            new_thread_id = self._reset_thread(session, lead, thread_id, RESET_ERROR, message.channel, now)
+            thread_id = call.thread_id if call is not None else self._current_thread(session, lead, message.channel, now, notes)[0]
+            new_thread_id = self._reset_thread(session, lead, thread_id, RESET_ERROR, message.channel, now, notes)
             if call is not None:
                 call.thread_id = new_thread_id
             _store_messages(session, lead.id, message, body, thread_id, new_thread_id, texts, now)
             lead.last_inbound_at = now
-            return Reply(body=body, texts=texts, language=state.language)
+            return Reply(body=body, texts=texts, language=state.language, stage_before=state.stage,
+                         stage_after=state.stage)
 
         try:
-            return self._in_transaction(message.sid, message.phone, lead_key, apologise)
+            return self._in_transaction(message.sid, message.phone, lead_key, notes, apologise)
         except IntegrityError:
             # Same key raced in under another lead: answer what was stored for it.
             with self.session_factory() as session:
@@ -321,28 +381,32 @@ class ConversationService:
                          silent_turns=0, started_at=now))
         return thread_id
 
-    def _current_thread(self, session: Session, lead: Lead, channel: str, now: datetime) -> tuple[int, bool]:
+    def _current_thread(self, session: Session, lead: Lead, channel: str, now: datetime,
+                        notes: TurnNotes) -> tuple[int, bool]:
         """The lead's open thread id, and whether the lead is coming back to an earlier conversation."""
         if lead.current_thread_id is None:
             # A known lead without an open thread: the last one was a call that has ended.
             return self._open_thread(session, lead, channel, now), lead.stage != STAGE_NEW
         idle_limit = timedelta(hours=self.settings.idle_reset_hours)
         if lead.last_inbound_at is not None and now - lead.last_inbound_at > idle_limit:
-            return self._reset_thread(session, lead, lead.current_thread_id, RESET_IDLE, channel, now), True
+            return self._reset_thread(session, lead, lead.current_thread_id, RESET_IDLE, channel, now, notes), True
         return lead.current_thread_id, False
 
-    def _reset_thread(self, session: Session, lead: Lead, thread_id: int, reason: str, channel: str, now: datetime) -> int:
+    def _reset_thread(self, session: Session, lead: Lead, thread_id: int, reason: str, channel: str, now: datetime,
+                      notes: TurnNotes) -> int:
         """End a thread with its reason and open the next one."""
-        self._end_thread(session, thread_id, reason, now)
+        thread = self._end_thread(session, thread_id, reason, now)
+        notes.thread_reset(reason, thread.started_at if thread is not None else None, now, lead.stage)
         log.info("thread reset", extra={"reason": reason})
         return self._open_thread(session, lead, channel, now)
 
     @staticmethod
-    def _end_thread(session: Session, thread_id: int, reason: str, now: datetime) -> None:
+    def _end_thread(session: Session, thread_id: int, reason: str, now: datetime) -> ConversationThread | None:
         thread = session.get(ConversationThread, thread_id)
         if thread is not None and thread.ended_at is None:
             thread.ended_at = now
             thread.end_reason = reason
+        return thread
 
     @staticmethod
     def _open_thread(session: Session, lead: Lead, channel: str, now: datetime) -> int:

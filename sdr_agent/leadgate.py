@@ -27,6 +27,7 @@ class LockOutcome:
 
     acquired: bool
     waited_ms: float
+    timed_out: bool = False  # another message held the lock for the whole wait
 
 
 class LeadGate:
@@ -61,16 +62,18 @@ class LeadGate:
         """Hold the lead's lock while processing; fall back to the DB row lock on failure."""
         started = time.perf_counter()
         lock = None
+        timed_out = False
         if self.redis is not None:
             candidate = self.redis.lock(f"sdr:lock:{lead_key}", timeout=LOCK_EXPIRY_SECONDS, blocking_timeout=self.wait_timeout)
             try:
                 if candidate.acquire():
                     lock = candidate
                 else:
+                    timed_out = True
                     log.warning("lead lock wait exceeded %.1fs; using the database lock", self.wait_timeout)
             except RedisError as exc:
                 log.warning("redis unavailable for lead lock: %s", type(exc).__name__)
-        outcome = LockOutcome(acquired=lock is not None, waited_ms=(time.perf_counter() - started) * 1000)
+        outcome = LockOutcome(lock is not None, (time.perf_counter() - started) * 1000, timed_out)
         try:
             yield outcome
         finally:

@@ -541,6 +541,9 @@ def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: Bas
         return
     event, hint = event_from_exception(error, client_options=sentry_sdk.get_client().options,
                                        mechanism={"type": "sdr.thread_reset", "handled": True})
+    # The error itself is reported by capture_error; without exc_info in the hint the SDK's
+    # dedupe keeps this second, differently grouped event about the same exception.
+    hint.pop("exc_info", None)
     event["message"] = "Conversation thread reset"
     event["level"] = "error"
     sentry_sdk.capture_event(event, hint=hint, tags=tags, extras=extras,

@@ -1,7 +1,9 @@
 """Pytest fixtures for tests that send telemetry to a local Sentry stand-in."""
 from __future__ import annotations
 
+import json
 from typing import Iterator
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -22,3 +24,13 @@ def sentry_sink() -> Iterator[SentrySink]:
 def sentry_dsn(sentry_sink: SentrySink) -> str:
     """A DSN pointing at `sentry_sink` (project 1)."""
     return sentry_sink.dsn()
+
+
+def spellings(value: str) -> set[str]:
+    """The ways a value could show up in a payload."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    forms = {value, value.lower(), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
+             json.dumps(value, ensure_ascii=False)[1:-1], f"whatsapp:{value}", quote(f"whatsapp:{value}", safe="")}
+    if len(digits) >= 8:
+        forms.update({digits, digits[2:], digits[-9:]})
+    return forms

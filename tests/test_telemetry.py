@@ -23,7 +23,7 @@ from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.phone import phone_hash
 from sdr_agent.scrubbing import (FILTERED, known_values_pattern, scrub_data, scrub_event, scrub_log, scrub_metric,
                                  scrub_text)
-from tests.sentry_fixtures import sentry_dsn, sentry_sink  # noqa: F401 - pytest fixtures
+from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink, parse_envelope
 
 # Personal data used across the privacy tests. Built here, far from any line that raises, so the
@@ -717,16 +717,6 @@ def test_sink_can_answer_with_errors(sink: SentrySink) -> None:
 
 
 # --- End to end: nothing personal leaves the process -------------------------------------------
-
-def spellings(value: str) -> set[str]:
-    """The ways a value could show up in a payload."""
-    digits = "".join(ch for ch in value if ch.isdigit())
-    forms = {value, value.lower(), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
-             json.dumps(value, ensure_ascii=False)[1:-1], f"whatsapp:{value}", quote(f"whatsapp:{value}", safe="")}
-    if len(digits) >= 8:
-        forms.update({digits, digits[2:], digits[-9:]})
-    return forms
-
 
 def make_leaky_app() -> Flask:
     """A webhook that puts the lead's data everywhere telemetry could pick it up."""

@@ -1,0 +1,79 @@
+"""What one turn tells telemetry: gathered inside the transaction, reported once it has committed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import telemetry
+from .messages import Reply
+from .qualification import EventKind
+
+# Engine events that end a qualification, and the outcome name they are reported under.
+OUTCOMES = {
+    EventKind.QUALIFIED: "qualified",
+    EventKind.DISQUALIFIED: "disqualified",
+    EventKind.HANDOFF_REQUESTED: "handoff",
+    EventKind.OPTED_OUT: "opted_out",
+    EventKind.DECLINED: "declined",
+}
+
+
+@dataclass
+class ThreadReset:
+    """A thread that ended and was replaced during the turn."""
+
+    reason: str
+    age_s: float
+    stage: str | None
+
+
+@dataclass
+class TurnNotes:
+    """Facts about one turn that must only be reported if the turn was stored."""
+
+    trace: telemetry.MessageTrace
+    resets: list[ThreadReset] = field(default_factory=list)
+    error: BaseException | None = None
+    silent: bool = False
+    seconds_in_stage: float | None = None  # how long the lead had been at the stage the turn started in
+    stage: str | None = None  # the stage the turn started in
+
+    def failed(self, error: BaseException) -> None:
+        """Report an error now, before it is logged: the SDK then drops the logging integration's copy,
+        so the one error event carries our fingerprint (type, stage, channel)."""
+        self.error = error
+        telemetry.capture_error(error, self.stage, self.trace.channel)
+
+    def never_send(self, *values: Any) -> None:
+        """Keep these values (message text, names, answers) out of everything sent."""
+        self.trace.redact(*(value for value in values if isinstance(value, str)))
+
+    def never_send_answers(self, slots: Mapping[str, Any]) -> None:
+        """Keep every answer the lead gave out of everything sent."""
+        self.never_send(*slots.values())
+
+    def thread_reset(self, reason: str, started_at: datetime | None, now: datetime, stage: str | None) -> None:
+        age = (now - started_at).total_seconds() if started_at is not None else 0.0
+        self.resets.append(ThreadReset(reason, max(age, 0.0), stage))
+
+    def report(self, reply: Reply) -> None:
+        """Stage trail, outcome, silence and resets of a committed turn (a replayed retry reports nothing)."""
+        trace = self.trace
+        if reply.duplicate:
+            return
+        trace.annotate(stage=reply.stage_after, language=reply.language)
+        seconds = self.seconds_in_stage
+        for event in reply.events:
+            if event.kind is EventKind.STAGE_CHANGED:
+                trace.stage_changed(event.data["from"], event.data["to"], seconds, language=reply.language)
+                seconds = 0.0  # further changes in the same turn spent no time in between
+        # After the stage trail, so the outcome event carries it as breadcrumbs.
+        for event in reply.events:
+            if event.kind in OUTCOMES:
+                trace.outcome(OUTCOMES[event.kind])
+        if self.silent:
+            telemetry.no_speech(reply.stage_after)
+        for reset in self.resets:
+            error = self.error if reset.reason == "error" else None
+            telemetry.thread_reset(reset.reason, reset.age_s, reset.stage, error)
