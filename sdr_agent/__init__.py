@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+import requests
 from flask import Flask, Response
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -17,7 +18,13 @@ from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .leadgate import LeadGate
 from .qualification import load_flow
+from .models import utcnow
+from .outbound.delivery import OutboundServices, deliver
+from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
 from .telemetry import init_telemetry
+from .worker import runtime
+from .worker.dispatch import InlineDispatcher, RqDispatcher
+from .worker.sweep import Sweeper
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -47,17 +54,34 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     serialise_sqlite_writers(engine)
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)
     flow = load_flow(settings.flow_file)
+    redis_client = app.extensions[redis_ext.key]
+    outbound = OutboundServices(
+        settings=settings,
+        session_factory=session_factory,
+        flow=flow,
+        sender=WhatsAppSender(settings, twilio_client(settings)),
+        http=requests.Session(),
+        clock=utcnow,
+    )
+    sweeper = Sweeper(outbound)
+    dispatcher = RqDispatcher(redis_client) if redis_client is not None else InlineDispatcher(
+        lambda item_id: deliver(outbound, item_id), sweeper.run, settings.sweep_interval_seconds)
     app.extensions.update(
         sdr_settings=settings,
         sdr_flow=flow,
         sdr_session_factory=session_factory,
+        sdr_outbound=outbound,
+        sdr_sweeper=sweeper,
+        sdr_dispatcher=dispatcher,
         sdr_conversation=ConversationService(
             session_factory=session_factory,
-            gate=LeadGate(app.extensions[redis_ext.key], settings.lock_timeout_seconds),
+            gate=LeadGate(redis_client, settings.lock_timeout_seconds),
             flow=flow,
             settings=settings,
+            dispatcher=dispatcher,
         ),
     )
+    runtime.set_app(app)
 
     from .channels import status, voice, whatsapp
     from . import cli, health

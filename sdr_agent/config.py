@@ -69,6 +69,26 @@ class Settings:
     voice_min_confidence: float
     voice_max_silent_turns: int
     voice_names: Mapping[str, str]  # flow language -> Twilio <Say> voice
+    whatsapp_templates: Mapping[tuple[str, str], str]  # (purpose, language) -> approved ContentSid
+    outbound_max_attempts: int
+    webhook_timeout_seconds: float
+    handoff_webhook_format: str  # slack | json
+    sweep_interval_seconds: float  # 0 turns the in-process sweep off (tests)
+
+    @property
+    def can_send_whatsapp(self) -> bool:
+        """True when real Twilio credentials and a WhatsApp sender are configured."""
+        return bool(
+            self.twilio_whatsapp_from
+            and self.twilio_account_sid.startswith("AC")
+            and self.twilio_account_sid != DEVELOPMENT_DEFAULTS["TWILIO_ACCOUNT_SID"]
+            and self.twilio_auth_token != DEVELOPMENT_DEFAULTS["TWILIO_AUTH_TOKEN"]
+        )
+
+    @property
+    def status_callback_url(self) -> str | None:
+        """Where Twilio reports delivery of what we send (needs a public URL)."""
+        return f"{self.public_base_url}/twilio/status" if self.public_base_url else None
 
     @property
     def is_development(self) -> bool:
@@ -130,6 +150,11 @@ class Settings:
                 "pt-BR": reader.text("SDR_VOICE_PT_BR") or "Polly.Camila",
                 "en": reader.text("SDR_VOICE_EN") or "Polly.Joanna",
             },
+            whatsapp_templates=_templates(reader),
+            outbound_max_attempts=reader.positive_int("SDR_OUTBOUND_MAX_ATTEMPTS", 5),
+            webhook_timeout_seconds=reader.positive_float("SDR_WEBHOOK_TIMEOUT_SECONDS", 5.0),
+            handoff_webhook_format=_handoff_format(reader),
+            sweep_interval_seconds=reader.non_negative_float("SDR_SWEEP_INTERVAL_SECONDS", 60.0),
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -141,6 +166,35 @@ class Settings:
         values = {name: getattr(self, name) for name in known}
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]
+
+
+# Outbound WhatsApp purposes that may need an approved template outside the 24-hour window.
+TEMPLATE_PURPOSES = ("email_request", "follow_up", "reminder", "booking")
+
+
+def _templates(reader: "_Reader") -> dict[tuple[str, str], str]:
+    """SDR_TEMPLATE_<PURPOSE>_<LANGUAGE>=HX…, e.g. SDR_TEMPLATE_FOLLOW_UP_PT_BR."""
+    templates = {}
+    for purpose in TEMPLATE_PURPOSES:
+        for language in LANGUAGES:
+            name = f"SDR_TEMPLATE_{purpose.upper()}_{language.upper().replace('-', '_')}"
+            sid = reader.text(name)
+            if sid is None:
+                continue
+            if not sid.startswith("HX"):
+                raise ConfigError(f"{name} must be a Content SID starting with HX, got {sid!r}")
+            templates[(purpose, language)] = sid
+    return templates
+
+
+def _handoff_format(reader: "_Reader") -> str:
+    """slack or json; by default slack for Slack incoming-webhook URLs, json otherwise."""
+    explicit = (reader.text("SDR_HANDOFF_WEBHOOK_FORMAT") or "").lower()
+    if explicit and explicit not in ("slack", "json"):
+        raise ConfigError(f"SDR_HANDOFF_WEBHOOK_FORMAT must be slack or json, got {explicit!r}")
+    if explicit:
+        return explicit
+    return "slack" if "hooks.slack.com" in (reader.text("SDR_HANDOFF_WEBHOOK_URL") or "") else "json"
 
 
 class _Reader:
@@ -178,6 +232,18 @@ class _Reader:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from None
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")
+        return value
+
+    def non_negative_float(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative, got {value}")
         return value
 
     @overload

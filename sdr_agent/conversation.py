@@ -30,8 +30,10 @@ from .qualification import (
     step,
 )
 from .slots import project_slots
+from .outbound.triggers import queue_for_events
 from .telemetry import lock_wait_exceeded, message_trace
 from .turn_notes import TurnNotes
+from .worker.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,9 @@ class ConversationService:
         flow: Flow,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
+        self.dispatcher = dispatcher
         self.session_factory = session_factory
         self.gate = gate
         self.flow = flow
@@ -163,6 +167,8 @@ class ConversationService:
                 reply = recover(lead_key, exc)
         if not reply.duplicate:
             self.gate.remember_reply(cache_key, reply.body)
+        if notes.outbox_ids and self.dispatcher is not None:
+            self.dispatcher.submit(notes.outbox_ids)
         notes.report(reply)
         return reply
 
@@ -224,6 +230,7 @@ class ConversationService:
                 call.thread_id = reply_thread_id
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
         _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
+        notes.outbox_ids = queue_for_events(session, lead.id, result.events, message.sid, now)
         _apply_state(lead, result.state, now)
         if message.profile_name and not lead.profile_name:
             lead.profile_name = message.profile_name[:120]

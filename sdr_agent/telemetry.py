@@ -39,6 +39,7 @@ from sdr_agent.scrubbing import (known_values_pattern, scrub_breadcrumb, scrub_d
 log = logging.getLogger(__name__)
 
 MESSAGE_OP = "sdr.message"
+OUTBOUND_OP = "sdr.outbound"
 INTEGRATION_OP = "sdr.integration"
 DEFAULT_TRACES_SAMPLE_RATES = {"development": 1.0, "staging": 0.3, "production": 0.1}
 UNTRACED_PATHS = frozenset({"/healthz", "/healthz/"})
@@ -389,8 +390,10 @@ class MessageTrace:
 
 @contextmanager
 def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stage: str | None = None,
-                  language: str | None = None, flow_version: str | None = None) -> Iterator[MessageTrace]:
-    """One transaction (op sdr.message, name e.g. whatsapp.inbound or voice.turn) per inbound message."""
+                  language: str | None = None, flow_version: str | None = None,
+                  op: str = MESSAGE_OP) -> Iterator[MessageTrace]:
+    """One transaction (op sdr.message, name e.g. whatsapp.inbound or voice.turn) per inbound message;
+    background work passes its own op (e.g. sdr.outbound)."""
     if not _state.enabled:
         yield MessageTrace(channel, name, budget_ms, None)
         return
@@ -400,13 +403,13 @@ def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stag
             and request_transaction.timestamp is None):
         # Flask (or RQ) already opened a transaction for this request: it becomes the message's
         # transaction instead of a second one nested inside it.
-        request_transaction.op = MESSAGE_OP
+        request_transaction.op = op
         scope.set_transaction_name(name, source="custom")
         with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:
             yield trace
         return
     with sentry_sdk.isolation_scope():
-        with sentry_sdk.start_transaction(op=MESSAGE_OP, name=name, source="custom"):
+        with sentry_sdk.start_transaction(op=op, name=name, source="custom"):
             with _activate(channel, name, budget_ms, sentry_sdk.get_current_scope(), stage, language,
                            flow_version) as trace:
                 yield trace

@@ -38,6 +38,7 @@ class TurnNotes:
     silent: bool = False
     seconds_in_stage: float | None = None  # how long the lead had been at the stage the turn started in
     stage: str | None = None  # the stage the turn started in
+    outbox_ids: list[int] = field(default_factory=list)  # sends the turn queued, handed to the worker after commit
 
     def failed(self, error: BaseException) -> None:
         """Report an error now, before it is logged: the SDK then drops the logging integration's copy,

@@ -21,13 +21,14 @@ from werkzeug.test import TestResponse
 from sdr_agent import create_app
 from sdr_agent.extensions import db
 from sdr_agent.simulator import sign, whatsapp_form
+from sdr_agent.worker.dispatch import InlineDispatcher
 
 CI = os.environ.get("CI", "").lower() == "true"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PHONE_SECRET = "test-phone-hash-secret"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-TABLES = ("calls", "stage_events", "messages", "conversation_threads", "leads")
+TABLES = ("outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
 
 BACKEND_MATRIX = pytest.mark.parametrize(
     ("database_url", "redis_url"),
@@ -132,6 +133,7 @@ def base_config(database_url: str, redis_url: str | None, **extra: str) -> dict[
         "SDR_DEFAULT_LANGUAGE": "pt-BR",
         "SENTRY_DSN": "",
         "SDR_FLOW_FILE": "",
+        "SDR_SWEEP_INTERVAL_SECONDS": "0",
     }
     config.update(extra)
     return config
@@ -152,11 +154,19 @@ def app(app_config: dict[str, str]) -> Iterator[Flask]:
         if db.engine.dialect.name == "sqlite":
             db.create_all()
     yield app
+    finish_background_work(app)
     with app.app_context():
         db.engine.dispose()
     redis_client = app.extensions["sdr_redis"]
     if redis_client is not None:
         redis_client.close()
+
+
+def finish_background_work(app: Flask) -> None:
+    """Wait for in-process deliveries, so none runs against a database the test is tearing down."""
+    dispatcher = app.extensions["sdr_dispatcher"]
+    if isinstance(dispatcher, InlineDispatcher):
+        dispatcher.join()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sdr_agent import conversation, create_app, telemetry
 from sdr_agent.extensions import db
 from sdr_agent.phone import phone_hash
 from sdr_agent.simulator import WebhookClient, whatsapp_form
-from tests.conftest import PHONE_SECRET, Clock, base_config, signed_post
+from tests.conftest import PHONE_SECRET, Clock, base_config, finish_background_work, signed_post
 from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink
 
@@ -46,6 +46,7 @@ def traced_app(config: dict[str, str], **extra: str) -> Flask:
 def app_with_sentry(traced_config: dict[str, str]) -> Iterator[Flask]:
     app = traced_app(traced_config)
     yield app
+    finish_background_work(app)
     with app.app_context():
         db.engine.dispose()
 

@@ -1,0 +1,52 @@
+"""The lead summary sent to the team's handoff and CRM webhooks (a documented, stable payload)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..models import Lead
+
+PAYLOAD_VERSION = 1
+
+
+def lead_summary(lead: Lead, event: str, details: Mapping[str, Any], public_base_url: str | None) -> dict[str, Any]:
+    """`{"version", "event", "reason", "lead": {...}, "transcript_url"}` for one lead."""
+    state = lead.state or {}
+    return {
+        "version": PAYLOAD_VERSION,
+        "event": event,
+        "reason": details.get("reason"),
+        "lead": {
+            "id": lead.id,
+            "phone": lead.phone,
+            "name": lead.name,
+            "company": lead.company,
+            "role": lead.role,
+            "need": lead.need,
+            "budget": lead.budget,
+            "budget_amount": lead.budget_amount,
+            "timeline": lead.timeline,
+            "timeline_months": lead.timeline_months,
+            "email": lead.email,
+            "language": lead.language,
+            "stage": lead.stage,
+            "score": lead.score,
+            "score_reasons": list(state.get("score_reasons") or []),
+            "opted_out": lead.opted_out,
+            "handed_off": lead.handed_off,
+            "created_at": lead.created_at.isoformat() if lead.created_at else None,
+        },
+        "transcript_url": f"{public_base_url}/admin/leads/{lead.id}" if public_base_url else None,
+    }
+
+
+def slack_text(summary: Mapping[str, Any]) -> str:
+    """A Slack incoming-webhook message for a handoff: who, why, and where to read the conversation."""
+    lead = summary["lead"]
+    who = " · ".join(str(value) for value in (lead["name"], lead["company"], lead["role"]) if value) or "New lead"
+    lines = [f":raising_hand: *Lead wants a person* ({summary.get('reason') or summary['event']}): {who}",
+             f"Phone: {lead['phone']} · Score: {lead['score']} · Stage: {lead['stage']}"]
+    if lead["need"]:
+        lines.append(f"Need: {lead['need']}")
+    if summary.get("transcript_url"):
+        lines.append(f"Transcript: {summary['transcript_url']}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Background work: delivering the outbox and the periodic sweep, on RQ or in-process."""
