@@ -60,6 +60,34 @@ def call(phone: str | None, base_url: str | None) -> None:
     session.hang_up()
 
 
+@sdr.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is queued now, then exit.")
+def worker(burst: bool) -> None:
+    """Deliver outbound WhatsApp messages and webhook notifications, and run the periodic sweep (RQ)."""
+    from datetime import timedelta
+
+    from rq import Queue, SimpleWorker
+
+    from .worker import runtime
+    from .worker.dispatch import QUEUE_NAME
+    from .worker.jobs import sweep_job
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    connection = app.extensions["sdr_redis"]
+    if connection is None:
+        raise click.ClickException(
+            "REDIS_URL is not set. Without Redis the web process delivers in the background itself; "
+            "no worker is needed.")
+    runtime.set_app(app)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    settings = app.extensions["sdr_settings"]
+    if not burst:
+        app.extensions["sdr_dispatcher"].schedule_sweep(timedelta(seconds=settings.sweep_interval_seconds or 60))
+    queue.enqueue(sweep_job, not burst)  # catch up on anything due right away
+    # SimpleWorker runs jobs in this process: no fork, so the database pool is never shared across processes.
+    SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=not burst)
+
+
 def _lead_phone(phone: str | None) -> str:
     """The --phone option in E.164, or a new random Brazilian mobile."""
     try:
