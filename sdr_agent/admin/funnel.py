@@ -135,7 +135,8 @@ def _median_seconds(session: Session, steps: Sequence[str], period: Period, chan
     double = ranked.c.position * 2
     middle = or_(double == ranked.c.total, double == ranked.c.total + 1, double == ranked.c.total + 2)
     query = select(ranked.c.stage, func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.stage)
-    return {stage: float(seconds) for stage, seconds in session.execute(query)}
+    # Rounded: SQLite's julianday() arithmetic is only accurate to about a millisecond.
+    return {stage: round(float(seconds), 1) for stage, seconds in session.execute(query)}
 
 
 def _event_window(period: Period, channel: str | None) -> list[ColumnElement[bool]]:
