@@ -22,6 +22,8 @@ run: $(VENV)/.runtime
 	$(BIN)/flask --app app db upgrade
 	@echo ""
 	@echo "SDR Agent is starting on http://localhost:$(PORT)"
+	@echo "  Simulator:        http://localhost:$(PORT)/simulator   (chat with the bot as a lead)"
+	@echo "  Dashboard:        http://localhost:$(PORT)/admin       (password: ADMIN_PASSWORD, 'admin' locally)"
 	@echo "  WhatsApp webhook: http://localhost:$(PORT)/twilio/whatsapp"
 	@echo "  Health check:     http://localhost:$(PORT)/healthz"
 	@echo "  Chat as a lead:   $(BIN)/flask --app app sdr chat   (in another terminal)"

@@ -85,11 +85,13 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
 
     from .channels import status, voice, whatsapp
     from . import cli, health
+    from .admin import init_admin
 
     app.register_blueprint(whatsapp.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
+    init_admin(app, settings)
     app.cli.add_command(cli.sdr)
     _register_error_handlers(app)
     return app

@@ -1,0 +1,134 @@
+"""Operator actions on one lead, applied directly to its rows.
+
+Each action takes the same locks as the conversation service (the lead's Redis lock,
+then its row lock) so it never interleaves with a message being processed.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Callable, Iterator
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..leadgate import LeadGate
+from ..models import ConversationThread, Lead, Message, StageEvent, utcnow
+from ..qualification import STAGE_NEW, LeadState
+from ..slots import project_slots
+
+HANDOFF = "handoff"
+RESET_OPERATOR = "operator_reset"
+ACTIONS = ("hand_off", "release", "reset_thread", "erase")
+
+
+class LeadNotFound(LookupError):
+    """No lead has this id (erased, or never existed)."""
+
+
+class LeadActions:
+    """Hand off, release to the bot, reset the thread, erase."""
+
+    def __init__(self, session_factory: sessionmaker[Session], gate: LeadGate,
+                 default_language: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session_factory = session_factory
+        self.gate = gate
+        self.default_language = default_language
+        self.clock = clock
+
+    def hand_off(self, lead_id: int) -> bool:
+        """Take the lead away from the bot; False if it was already with a person."""
+        with self._locked(lead_id) as (session, lead):
+            if lead.stage == HANDOFF:
+                return False
+            state = self._state(lead)
+            self._move(session, lead, state.evolve(handed_off=True), HANDOFF)
+            return True
+
+    def release(self, lead_id: int) -> bool:
+        """Give a handed-off lead back to the bot, at the stage it left; False if not handed off."""
+        with self._locked(lead_id) as (session, lead):
+            if lead.stage != HANDOFF and not lead.handed_off:
+                return False
+            previous = session.scalar(
+                select(StageEvent.from_stage)
+                .where(StageEvent.lead_id == lead.id, StageEvent.to_stage == HANDOFF)
+                .order_by(StageEvent.at.desc(), StageEvent.id.desc())
+                .limit(1)
+            )
+            # From "new" the bot asks the first open question on the lead's next message.
+            target = previous if previous and previous != HANDOFF else STAGE_NEW
+            state = self._state(lead).evolve(handed_off=False)
+            self._move(session, lead, state, target if lead.stage == HANDOFF else lead.stage)
+            return True
+
+    def reset_thread(self, lead_id: int) -> None:
+        """End the open thread and forget the answers: the next message starts the flow afresh."""
+        with self._locked(lead_id) as (session, lead):
+            now = self.clock()
+            if lead.current_thread_id is not None:
+                thread = session.get(ConversationThread, lead.current_thread_id)
+                if thread is not None and thread.ended_at is None:
+                    thread.ended_at = now
+                    thread.end_reason = RESET_OPERATOR
+            # No open thread: the conversation service opens one on the next message.
+            lead.current_thread_id = None
+            old = self._state(lead)
+            # Opt-out survives a reset: only the lead can take it back.
+            fresh = LeadState(language=old.language, opted_out=old.opted_out)
+            self._apply(lead, fresh, now)
+
+    def erase(self, lead_id: int) -> None:
+        """Delete the lead with its messages, stage events and threads."""
+        with self._locked(lead_id) as (session, lead):
+            for model in (StageEvent, Message, ConversationThread):
+                session.execute(delete(model).where(model.lead_id == lead.id))
+            session.delete(lead)
+
+    @contextmanager
+    def _locked(self, lead_id: int) -> Iterator[tuple[Session, Lead]]:
+        with self.session_factory() as session:
+            lead_key = session.scalar(select(Lead.phone_hash).where(Lead.id == lead_id))
+        if lead_key is None:
+            raise LeadNotFound(lead_id)
+        with self.gate.lead_lock(lead_key), self.session_factory() as session, session.begin():
+            lead = session.scalars(select(Lead).where(Lead.id == lead_id).with_for_update()).first()
+            if lead is None:
+                raise LeadNotFound(lead_id)
+            yield session, lead
+
+    def _state(self, lead: Lead) -> LeadState:
+        return LeadState.from_dict(lead.state, lead.language or self.default_language)
+
+    def _move(self, session: Session, lead: Lead, state: LeadState, stage: str) -> None:
+        """Change stage like the engine does, recording the stage event the funnel reads."""
+        now = self.clock()
+        if stage != lead.stage:
+            thread_id, channel = _event_thread(session, lead)
+            if thread_id is not None:
+                session.add(StageEvent(lead_id=lead.id, thread_id=thread_id, from_stage=lead.stage,
+                                       to_stage=stage, channel=channel, at=now))
+            state = state.evolve(stage=stage, retries=0, stage_entered_at=now.isoformat())
+        self._apply(lead, state, now)
+
+    @staticmethod
+    def _apply(lead: Lead, state: LeadState, now: datetime) -> None:
+        """Write the state and its column projection, as the conversation service does."""
+        lead.state = state.to_dict()
+        lead.stage = state.stage
+        lead.language = state.language
+        lead.score = state.score
+        lead.opted_out = state.opted_out
+        lead.handed_off = state.handed_off
+        lead.updated_at = now
+        for column, value in project_slots(state.slots).items():
+            setattr(lead, column, value)
+
+
+def _event_thread(session: Session, lead: Lead) -> tuple[int | None, str]:
+    """The thread (and its channel) a stage event belongs to: the open one, else the latest."""
+    query = select(ConversationThread.id, ConversationThread.channel).where(ConversationThread.lead_id == lead.id)
+    if lead.current_thread_id is not None:
+        query = query.where(ConversationThread.id == lead.current_thread_id)
+    row = session.execute(query.order_by(ConversationThread.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (None, "whatsapp")
