@@ -27,7 +27,7 @@ _DIGITS = re.compile(
 # else ("segunda às 10h", "na segunda") is a date, which the time parser reads.
 _ORDINAL = re.compile(
     rf"^(?:(?:quero|prefiro|pode ser|escolho|fico com|vou de|i ll take|ill take|i choose|i want|let s do|lets do"
-    rf"|e|eh|it s|its)\s+)?(?:(?:a|o|the)\s+)?({'|'.join(_ORDINALS)})(?:\s+(?:{_OPTION_WORD}|one))?{_POLITE}$"
+    rf"|e|eh|it s|its)\s+)?(?:(?:a|o|the)\s+)?({'|'.join(_ORDINALS)})(\s+(?:{_OPTION_WORD}|one))?{_POLITE}$"
 )
 
 
@@ -43,4 +43,5 @@ def option_number(text: str, offered: int) -> int | None:
     if not ordinal:
         return None
     number = _ORDINALS[ordinal.group(1)]
-    return None if number > offered and ordinal.group(1) in _WEEKDAY_ORDINALS else number
+    is_weekday = ordinal.group(1) in _WEEKDAY_ORDINALS and not ordinal.group(2)
+    return None if number > offered and is_weekday else number
