@@ -365,8 +365,9 @@ class ConversationService:
                 created_at=now,
                 updated_at=now,
             )
-            # A concurrent first message may have created it: then we wait on its lock.
-            .on_conflict_do_nothing(index_elements=["phone_hash"])
+            # A concurrent first message may have created it: then we wait on its lock. No conflict
+            # target: phone and phone_hash are both unique, and either may be the one that collides.
+            .on_conflict_do_nothing()
         )
         return session.scalars(query).one()
 
