@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from .booking.desk import BookingDesk
 from .config import PROJECT_ROOT, Settings
 from .conversation import ConversationService, StorageUnavailable
 from .database import engine_options, serialise_sqlite_writers
@@ -79,10 +80,12 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
             flow=flow,
             settings=settings,
             dispatcher=dispatcher,
+            booking=BookingDesk(settings) if settings.booking_enabled else None,
         ),
     )
     runtime.set_app(app)
 
+    from .booking import routes as booking_routes
     from .channels import status, voice, whatsapp
     from . import cli, health
     from .admin import init_admin
@@ -91,6 +94,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(status.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(booking_routes.bp)
     init_admin(app, settings)
     app.cli.add_command(cli.sdr)
     _register_error_handlers(app)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping, overload
 
+from .scheduling import SchedulingConfig, SchedulingConfigError
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -74,6 +76,9 @@ class Settings:
     webhook_timeout_seconds: float
     handoff_webhook_format: str  # slack | json
     sweep_interval_seconds: float  # 0 turns the in-process sweep off (tests)
+    booking_enabled: bool
+    scheduling: SchedulingConfig
+    calendar_webhook_url: str | None
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -155,6 +160,9 @@ class Settings:
             webhook_timeout_seconds=reader.positive_float("SDR_WEBHOOK_TIMEOUT_SECONDS", 5.0),
             handoff_webhook_format=_handoff_format(reader),
             sweep_interval_seconds=reader.non_negative_float("SDR_SWEEP_INTERVAL_SECONDS", 60.0),
+            booking_enabled=(reader.text("SDR_BOOKING_ENABLED") or "1").lower() not in ("0", "false", "no", "off"),
+            scheduling=_scheduling(env_map),
+            calendar_webhook_url=reader.text("SDR_CALENDAR_WEBHOOK_URL"),
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -185,6 +193,13 @@ def _templates(reader: "_Reader") -> dict[tuple[str, str], str]:
                 raise ConfigError(f"{name} must be a Content SID starting with HX, got {sid!r}")
             templates[(purpose, language)] = sid
     return templates
+
+
+def _scheduling(environ: Mapping[str, str]) -> SchedulingConfig:
+    try:
+        return SchedulingConfig.from_env(environ)
+    except SchedulingConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _handoff_format(reader: "_Reader") -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
 from .leadgate import LeadGate
 from .messages import CallStart, InboundMessage, Outcome, Render, Reply
@@ -29,6 +30,7 @@ from .qualification import (
     call_opening,
     step,
 )
+from .qualification.intents import detect_intent
 from .slots import project_slots
 from .outbound.triggers import queue_for_events
 from .telemetry import lock_wait_exceeded, message_trace
@@ -38,6 +40,7 @@ from .worker.dispatch import Dispatcher
 log = logging.getLogger(__name__)
 
 VOICE = "voice"
+BOOKING_STAGES = (QUALIFIED, BOOKED)
 TRANSACTION_NAMES = {"whatsapp": "whatsapp.inbound", VOICE: "voice.turn"}
 RESET_IDLE = "idle_timeout"
 RESET_USER = "user_requested"
@@ -65,8 +68,10 @@ class ConversationService:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         dispatcher: Dispatcher | None = None,
+        booking: BookingDesk | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.booking = booking
         self.session_factory = session_factory
         self.gate = gate
         self.flow = flow
@@ -214,7 +219,7 @@ class ConversationService:
                 confirm=self._heard_unsure(message),
             )
             with notes.trace.span("sdr.engine", "qualification step"):
-                result = step(self.flow, state, turn)
+                result = self._step(session, lead, state, turn, notes)
         notes.never_send_answers(result.state.slots)
         end_call = call is not None and _ends_call(result)
         texts = result.replies
@@ -230,7 +235,7 @@ class ConversationService:
                 call.thread_id = reply_thread_id
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
         _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
-        notes.outbox_ids = queue_for_events(session, lead.id, result.events, message.sid, now)
+        notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
         _apply_state(lead, result.state, now)
         if message.profile_name and not lead.profile_name:
             lead.profile_name = message.profile_name[:120]
@@ -273,6 +278,23 @@ class ConversationService:
             language=result.state.language,
             end_call=end_call,
         )
+
+    def _step(self, session: Session, lead: Lead, state: LeadState, turn: Turn, notes: TurnNotes) -> StepResult:
+        """The engine's step, or the booking conversation for a qualified lead writing on WhatsApp."""
+        desk = self.booking if turn.channel != VOICE else None
+        if desk is not None and state.stage in BOOKING_STAGES and not state.opted_out and detect_intent(turn.text) is None:
+            result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
+            notes.outbox_ids.extend(outbox_ids)
+            return result
+        result = step(self.flow, state, turn)
+        kinds = {event.kind for event in result.events}
+        if desk is not None and EventKind.QUALIFIED in kinds:
+            result = desk.offer_after_qualifying(session, result, turn.now)
+        if self.booking is not None and state.stage == BOOKED and kinds & {EventKind.OPTED_OUT, EventKind.RESET_REQUESTED,
+                                                                            EventKind.HANDOFF_REQUESTED}:
+            # Whoever stops, starts over or asks for a person no longer holds the slot.
+            notes.outbox_ids.extend(self.booking.cancel_active(session, lead.id, turn.now))
+        return result
 
     def _state_of(self, lead: Lead, now: datetime, notes: TurnNotes) -> LeadState:
         """The lead's engine state, noting how long they have been at its stage."""

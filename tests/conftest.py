@@ -28,7 +28,7 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PHONE_SECRET = "test-phone-hash-secret"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-TABLES = ("outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
+TABLES = ("bookings", "outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
 
 BACKEND_MATRIX = pytest.mark.parametrize(
     ("database_url", "redis_url"),

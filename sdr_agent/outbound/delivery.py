@@ -11,12 +11,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
-from ..models import ConversationThread, Lead, Message, OutboxItem
+from ..models import Booking, ConversationThread, Lead, Message, OutboxItem
 from ..qualification import Flow
 from ..telemetry import OUTBOUND_OP, message_trace
-from .leads import lead_summary, slack_text
+from .leads import booking_summary, lead_summary, slack_text
 from .notify import PermanentNotifyError, RetryableNotifyError, post_json
-from .outbox import CRM, FAILED, HANDOFF, PENDING, SENDING, SENT, SKIPPED, WHATSAPP
+from .outbox import CALENDAR, CRM, FAILED, HANDOFF, PENDING, SENDING, SENT, SKIPPED, WHATSAPP
 from .texts import outbound_text, template_variables
 from .whatsapp_sender import PermanentSendError, RetryableSendError, WhatsAppMessage, WhatsAppSender, in_window
 
@@ -75,21 +75,23 @@ def deliver(services: OutboundServices, item_id: int) -> str:
         assert item is not None
         lead = session.get(Lead, item.lead_id) if item.lead_id is not None else None
         last_inbound = _last_whatsapp_inbound(session, lead.id) if lead is not None and item.kind == WHATSAPP else None
+        booking = session.get(Booking, item.payload["booking_id"]) if item.payload.get("booking_id") else None
     with message_trace(item.kind, f"outbox.{item.kind}", op=OUTBOUND_OP) as trace:
         if lead is not None:
             trace.set_lead(lead.phone_hash)
             trace.redact(lead.phone, lead.name, lead.company, lead.email, lead.profile_name)
-        decision = _attempt(services, item, lead, last_inbound)
+        decision = _attempt(services, item, lead, last_inbound, booking)
     _finish(services, item_id, item.attempts, decision)
     return decision.status
 
 
-def _attempt(services: OutboundServices, item: OutboxItem, lead: Lead | None, last_inbound: datetime | None) -> Decision:
+def _attempt(services: OutboundServices, item: OutboxItem, lead: Lead | None, last_inbound: datetime | None,
+             booking: Booking | None) -> Decision:
     try:
         if item.kind == WHATSAPP:
             _send_whatsapp(services, item, lead, last_inbound)
-        elif item.kind in (HANDOFF, CRM):
-            _notify(services, item, lead)
+        elif item.kind in (HANDOFF, CRM, CALENDAR):
+            _notify(services, item, lead, booking)
         else:
             return Decision(FAILED, f"unknown kind {item.kind!r}")
     except _Skip as skip:
@@ -169,14 +171,17 @@ def _last_whatsapp_inbound(session: Session, lead_id: int) -> datetime | None:
     )
 
 
-def _notify(services: OutboundServices, item: OutboxItem, lead: Lead | None) -> None:
+def _notify(services: OutboundServices, item: OutboxItem, lead: Lead | None, booking: Booking | None) -> None:
     settings = services.settings
-    url = settings.handoff_webhook_url if item.kind == HANDOFF else settings.crm_webhook_url
+    url = {HANDOFF: settings.handoff_webhook_url, CRM: settings.crm_webhook_url,
+           CALENDAR: settings.calendar_webhook_url}[item.kind]
     if not url:
         raise _Skip(f"no {item.kind} webhook URL configured")
     if lead is None:
         raise _Skip("the lead was erased")
     summary = lead_summary(lead, item.purpose, item.payload, settings.public_base_url)
+    if booking is not None:
+        summary["booking"] = booking_summary(booking, settings.public_base_url)
     payload = {"text": slack_text(summary)} if item.kind == HANDOFF and settings.handoff_webhook_format == "slack" else summary
     post_json(services.http, url, payload, secret=settings.webhook_secret, key=item.idempotency_key,
               integration=item.kind, timeout_s=settings.webhook_timeout_seconds)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..models import Lead
+from ..models import Booking, Lead
 
 PAYLOAD_VERSION = 1
 
@@ -50,3 +50,14 @@ def slack_text(summary: Mapping[str, Any]) -> str:
     if summary.get("transcript_url"):
         lines.append(f"Transcript: {summary['transcript_url']}")
     return "\n".join(lines)
+
+
+def booking_summary(booking: Booking, public_base_url: str | None) -> dict[str, Any]:
+    """The meeting in a calendar notification: times in UTC ISO-8601, status and the .ics link."""
+    return {
+        "id": booking.id,
+        "start": booking.start_at.isoformat(),
+        "end": booking.end_at.isoformat(),
+        "status": booking.status,
+        "ics_url": f"{public_base_url}/bookings/{booking.token}.ics" if public_base_url else None,
+    }

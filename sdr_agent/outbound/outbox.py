@@ -13,6 +13,7 @@ from ..models import OutboxItem
 WHATSAPP = "whatsapp"
 HANDOFF = "handoff"
 CRM = "crm"
+CALENDAR = "calendar"
 
 PENDING = "pending"
 SENDING = "sending"

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 # Stages every flow has besides its question stages.
 STAGE_NEW = "new"  # a lead we have never answered
-TERMINAL_STAGES = ("qualified", "disqualified", "handoff", "declined")
+TERMINAL_STAGES = ("qualified", "disqualified", "handoff", "declined", "booked")  # booked: a qualified lead's meeting
 
 
 class EventKind(str, Enum):
@@ -68,6 +68,7 @@ class LeadState:
     stage_entered_at: str | None = None  # ISO-8601 UTC of the current stage's start
     pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"}: an answer awaiting confirmation
     deferred: tuple[str, ...] = ()  # slots a call left to be collected in writing
+    booking: Mapping[str, Any] | None = None  # kept for the booking conversation after "qualified"; never read here
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -83,6 +84,7 @@ class LeadState:
             "stage_entered_at": self.stage_entered_at,
             "pending": None if self.pending is None else dict(self.pending),
             "deferred": list(self.deferred),
+            "booking": None if self.booking is None else dict(self.booking),
         }
 
     @classmethod
@@ -102,6 +104,7 @@ class LeadState:
             stage_entered_at=data.get("stage_entered_at"),
             pending=dict(pending) if isinstance(pending, Mapping) else None,
             deferred=tuple(data.get("deferred") or ()),
+            booking=dict(booking) if isinstance(booking := data.get("booking"), Mapping) else None,
         )
 
     def evolve(self, **changes: Any) -> "LeadState":

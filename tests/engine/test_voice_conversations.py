@@ -332,7 +332,7 @@ def test_state_stored_before_calls_still_loads(lead: Callable[..., Lead]) -> Non
            "stage_entered_at": "2026-03-02T13:00:00+00:00"}
     state = LeadState.from_dict(old)
     assert (state.pending, state.deferred, state.stage, state.retries) == (None, (), "budget", 1)
-    assert state.to_dict() == {**old, "pending": None, "deferred": []}
+    assert state.to_dict() == {**old, "pending": None, "deferred": [], "booking": None}
 
 
 def test_state_with_call_fields_round_trips() -> None:

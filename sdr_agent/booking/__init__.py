@@ -1,0 +1,1 @@
+"""Meeting booking after "qualified": the conversation, the stored booking, reminders and the .ics link."""
