@@ -183,3 +183,22 @@ def test_with_redis_the_notification_waits_for_the_rq_worker(app: Flask, receive
     connection.close()
     [request] = receiver.requests
     assert verify(request)["event"] == "lead.handoff"
+
+
+def test_a_hot_lead_is_handed_off_with_its_reason(app_config: dict[str, str], receiver: HttpRecorder, tmp_path) -> None:
+    from sdr_agent import create_app
+    from sdr_agent.qualification import default_flow_path
+
+    flow = tmp_path / "hot.yaml"
+    flow.write_text(default_flow_path().read_text(encoding="utf-8").replace("  # hand_off_at: 70 ", "  hand_off_at: 45 #"),
+                    encoding="utf-8")
+    app = create_app({**app_config, "SDR_FLOW_FILE": str(flow)})
+    with app.app_context():
+        db.create_all()
+    webhooks = WebhookClient(app)
+    for text in QUALIFYING[:7]:  # up to the budget answer, which makes the lead hot
+        webhooks.send_whatsapp(PHONE, text)
+    finish_background_work(app)
+    [request] = receiver.requests
+    payload = verify(request)
+    assert (request.path, payload["reason"], payload["lead"]["score"]) == ("/handoff", "hot_lead", 50)

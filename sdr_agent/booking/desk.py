@@ -68,7 +68,9 @@ class BookingDesk:
             lead_in = booking_text("taken", language)
             alternatives = closest_free_slots(self.config, now, self._taken(session, now), match.slot.start)
         elif match.kind is MatchKind.CLOSEST:
-            lead_in = booking_text("not_free", language) if match.requested is not None else ""
+            # A slot we offered that is no longer free was booked by someone else since the offer.
+            was_offered = match.requested in {slot.start for slot in offered}
+            lead_in = "" if match.requested is None else booking_text("taken" if was_offered else "not_free", language)
             alternatives = list(match.alternatives)
         else:
             return _result(state, [booking_text("not_understood", language), *self._offer(offered, language)]), []

@@ -96,6 +96,9 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
     if parsed.ok or (question.type == "consent" and volunteered):
         # Volunteering details at the consent question is as good as a yes.
         draft.fill(question, parsed.value if parsed.ok else True)
+        if _is_hot(draft):
+            _hand_off(draft, "hot_lead")
+            return
         advance(draft)
     elif draft.turn.resumed:
         draft.say("welcome_back")
@@ -174,6 +177,12 @@ def _reject(draft: Draft, question: QuestionStage) -> None:
         draft.fill(question, {"raw": draft.text[:RAW_ANSWER_CHARS], "unverified": True})
         draft.say("retry_limit_skip")
         advance(draft)
+
+
+def _is_hot(draft: Draft) -> bool:
+    """The score reached the flow's hand-off threshold: a person should take over now."""
+    threshold = draft.flow.hand_off_at
+    return threshold is not None and draft.state.score >= threshold and not draft.state.handed_off
 
 
 def _hand_off(draft: Draft, reason: str) -> None:

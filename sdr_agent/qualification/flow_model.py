@@ -113,6 +113,7 @@ class Flow:
     disqualify: tuple[DisqualifyRule, ...] = ()
     retry_limit: int = 2
     voice_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # key -> language -> text
+    hand_off_at: float | None = None  # a score this high hands the lead to a person at once (hot lead)
 
     @property
     def stage_ids(self) -> tuple[str, ...]:

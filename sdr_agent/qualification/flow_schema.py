@@ -106,6 +106,16 @@ class _Checker:
         return {language: texts[language].strip() for language in self.languages}
 
 
+def _hand_off_at(check: _Checker, outcome: LocatedDict) -> float | None:
+    """Optional: a score at which the lead goes straight to a person (a hot lead)."""
+    value = outcome.get("hand_off_at")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise check.error(f"outcome.hand_off_at must be a number (got {value!r})", outcome, "hand_off_at")
+    return float(value)
+
+
 def build_flow(document: Any, file_name: str) -> Flow:
     """The Flow described by a parsed flow file; raises FlowError on the first problem."""
     check = _Checker(file_name)
@@ -125,7 +135,7 @@ def build_flow(document: Any, file_name: str) -> Flow:
     _check_unique(check, stage_nodes, stages)
     check.stage = None
     outcome = check.mapping(document, "outcome", "outcome")
-    check.known_keys(outcome, {"qualify_at", "disqualify"}, "outcome")
+    check.known_keys(outcome, {"qualify_at", "disqualify", "hand_off_at"}, "outcome")
     qualify_at = outcome.get("qualify_at")
     if isinstance(qualify_at, bool) or not isinstance(qualify_at, (int, float)):
         raise check.error(f"outcome.qualify_at must be a number (got {qualify_at!r})", outcome, "qualify_at")
@@ -151,6 +161,7 @@ def build_flow(document: Any, file_name: str) -> Flow:
             if isinstance(texts_node[key], LocatedDict) and VOICE_KEY in texts_node[key]
         },
         qualify_at=float(qualify_at),
+        hand_off_at=_hand_off_at(check, outcome),
         disqualify=_disqualify_rules(check, outcome, stages),
         retry_limit=check.integer(document, "retry_limit", DEFAULT_RETRY_LIMIT, 1),
     )
