@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping, overload
+from typing import Any, Callable, Mapping, overload
 
 from .scheduling import SchedulingConfig, SchedulingConfigError
 
@@ -226,40 +226,13 @@ class _Reader:
         return (self.text(name) or "").lower() in ("1", "true", "yes", "on")
 
     def positive_int(self, name: str, default: int) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-        if value <= 0:
-            raise ConfigError(f"{name} must be positive, got {value}")
-        return value
+        return int(self._number(name, default, int, lambda value: value > 0, "a whole number", "positive"))
 
     def positive_float(self, name: str, default: float) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-        if value <= 0:
-            raise ConfigError(f"{name} must be positive, got {value}")
-        return value
+        return self._number(name, default, float, lambda value: value > 0, "a number", "positive")
 
     def non_negative_float(self, name: str, default: float) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative, got {value}")
-        return value
+        return self._number(name, default, float, lambda value: value >= 0, "a number", "not negative")
 
     @overload
     def rate(self, name: str) -> float | None: ...
@@ -268,15 +241,21 @@ class _Reader:
     def rate(self, name: str, default: float) -> float: ...
 
     def rate(self, name: str, default: float | None = None) -> float | None:
+        return self._number(name, default, float, lambda value: 0.0 <= value <= 1.0, "a number between 0 and 1",
+                            "between 0 and 1")
+
+    def _number(self, name: str, default: Any, parse: Callable[[str], Any], valid: Callable[[Any], bool],
+                kind: str, rule: str) -> Any:
+        """The variable parsed with `parse`, `default` when unset; errors name the variable and the rule."""
         raw = self.text(name)
         if raw is None:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+            raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+        if not valid(value):
+            raise ConfigError(f"{name} must be {rule}, got {value}")
         return value
 
 
