@@ -68,6 +68,7 @@ def worker(burst: bool) -> None:
 
     from rq import Queue, SimpleWorker
 
+    from .telemetry import set_process
     from .worker import runtime
     from .worker.dispatch import QUEUE_NAME
     from .worker.jobs import sweep_job
@@ -79,6 +80,7 @@ def worker(burst: bool) -> None:
             "REDIS_URL is not set. Without Redis the web process delivers in the background itself; "
             "no worker is needed.")
     runtime.set_app(app)
+    set_process("worker")
     queue = Queue(QUEUE_NAME, connection=connection)
     settings = app.extensions["sdr_settings"]
     if not burst:

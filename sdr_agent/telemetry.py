@@ -90,6 +90,12 @@ def init_telemetry(settings: Settings, process: str) -> bool:
         return True
 
 
+def set_process(process: str) -> None:
+    """Re-tag this process (the worker command runs in an app first built as "web")."""
+    if _state.enabled:
+        sentry_sdk.get_global_scope().set_tag("process", process)
+
+
 def telemetry_enabled() -> bool:
     """True once `init_telemetry` has started the SDK in this process."""
     return _state.enabled

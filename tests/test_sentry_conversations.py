@@ -266,3 +266,29 @@ def test_a_503_while_the_database_is_down_is_reported(traced_config: dict[str, s
     assert error["exception"]["values"][-1]["type"] == "StorageUnavailable"
     assert error["fingerprint"][0] == "StorageUnavailable"
     assert_nothing_personal(sentry_sink, PHONE)
+
+
+@pytest.mark.parametrize(("database_url", "redis_url"), [("sqlite", "redis")], indirect=True)
+def test_the_worker_sweep_is_a_cron_monitor_and_deliveries_are_their_own_transactions(
+    app_with_sentry: Flask, sentry_sink: SentrySink, redis_url: str  # noqa: F811
+) -> None:
+    from rq import Queue, SimpleWorker
+
+    from sdr_agent.worker.dispatch import QUEUE_NAME
+    from sdr_agent.worker.jobs import sweep_job
+
+    WebhookClient(app_with_sentry).send_whatsapp(PHONE, "falar com atendente")  # a handoff to deliver
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    queue.enqueue(sweep_job, False)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    connection.close()
+    delivered(sentry_sink, lambda: len(sentry_sink.check_ins()) >= 2 and [
+        t for t in sentry_sink.transactions() if t["contexts"]["trace"]["op"] == "sdr.outbound"])
+
+    statuses = [(c["monitor_slug"], c["status"]) for c in sentry_sink.check_ins()]
+    assert statuses[:2] == [("sdr-sweep", "in_progress"), ("sdr-sweep", "ok")]
+    [outbound] = [t for t in sentry_sink.transactions() if t["contexts"]["trace"]["op"] == "sdr.outbound"]
+    assert outbound["transaction"] == "outbox.handoff"
+    assert outbound["user"]["id"] == phone_hash(PHONE_SECRET, PHONE)
+    assert_nothing_personal(sentry_sink, PHONE)
