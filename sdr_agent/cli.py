@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from .phone import InvalidPhoneNumber, to_e164
 from .simulator import OPENING_LINES, WebhookClient
+from .telemetry import set_process
 
 sdr = AppGroup("sdr", help="SDR Agent tools.")
 
@@ -23,6 +24,7 @@ RESTART_WORDS = {"pt-BR": "recomeçar", "en": "restart"}
 def chat(phone: str | None, language: str, base_url: str | None) -> None:
     """Talk to the bot in the terminal as a lead would (signed requests, real webhook path)."""
     lead_phone = _lead_phone(phone)
+    set_process("cli")
     client = WebhookClient(current_app._get_current_object(), base_url)  # type: ignore[attr-defined]
     click.echo(f"Chatting as {lead_phone}. Type /reset to start over, /quit (or Ctrl-D) to leave.")
     text: str | None = OPENING_LINES[language]
@@ -39,6 +41,7 @@ def chat(phone: str | None, language: str, base_url: str | None) -> None:
 def call(phone: str | None, base_url: str | None) -> None:
     """Phone the bot as a lead would: type what you would say; an empty line is silence."""
     lead_phone = _lead_phone(phone)
+    set_process("cli")
     client = WebhookClient(current_app._get_current_object(), base_url)  # type: ignore[attr-defined]
     session = client.call(lead_phone)
     click.echo(f"Calling as {lead_phone}. Type what you would say; an empty line is silence; /quit hangs up.")
@@ -68,7 +71,6 @@ def worker(burst: bool) -> None:
 
     from rq import Queue, SimpleWorker
 
-    from .telemetry import set_process
     from .worker import runtime
     from .worker.dispatch import QUEUE_NAME
     from .worker.jobs import sweep_job
