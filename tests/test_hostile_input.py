@@ -63,3 +63,35 @@ def test_status_callback_survives_any_field_values(client: FlaskClient, sid: str
         form["MessageStatus"] = status
     response = signed_post(client, "/twilio/status", form)
     assert response.status_code in (200, 400)
+
+
+call_sids = st.one_of(st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True), any_text.filter(lambda s: 0 < len(s.strip()) <= 64))
+
+
+@HYPOTHESIS
+@given(
+    path=st.sampled_from(["/twilio/voice", "/twilio/voice/gather?turn=1", "/twilio/voice/gather?turn=7",
+                          "/twilio/voice/status"]),
+    call_sid=st.one_of(st.none(), call_sids),
+    from_=phones,
+    speech=st.one_of(st.none(), any_text),
+    confidence=st.one_of(st.none(), any_text, st.floats(allow_nan=True).map(str)),
+    status=st.one_of(st.none(), any_text, st.sampled_from(["completed", "no-answer", "in-progress"])),
+    duration=st.one_of(st.none(), any_text, st.integers(-10, 10**9).map(str)),
+)
+def test_voice_webhooks_survive_any_field_values(
+    client: FlaskClient, path: str, call_sid: str | None, from_: str, speech: str | None, confidence: str | None,
+    status: str | None, duration: str | None,
+) -> None:
+    form = {"From": from_}
+    for key, value in (("CallSid", call_sid), ("SpeechResult", speech), ("Confidence", confidence),
+                       ("CallStatus", status), ("CallDuration", duration)):
+        if value is not None:
+            form[key] = value
+    response = signed_post(client, path, form)
+
+    assert response.status_code in (200, 204, 400, 413), response.get_data(as_text=True)
+    if response.status_code == 200:
+        assert ElementTree.fromstring(response.get_data()).tag == "Response"
+    if call_sid is None:
+        assert response.status_code == 400
