@@ -4,15 +4,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping, overload
+from datetime import timedelta
+from typing import Callable, Mapping, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from .outbound.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, parse_quiet_hours
+from .scheduling.config import parse_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FLOW_FILE = Path(__file__).resolve().parent / "qualification" / "default_flow.yaml"
 ENVIRONMENTS = ("development", "staging", "production")
 LANGUAGES = ("pt-BR", "en")
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+_T = TypeVar("_T")
 
 # Outside development these must be set explicitly: a default would be a shared secret.
 REQUIRED_OUTSIDE_DEVELOPMENT = (
@@ -74,6 +81,10 @@ class Settings:
     webhook_timeout_seconds: float
     handoff_webhook_format: str  # slack | json
     sweep_interval_seconds: float  # 0 turns the in-process sweep off (tests)
+    follow_up_after: timedelta  # silence before a nudge, and between nudges
+    follow_up_max: int  # nudges per silence; 0 turns follow-ups off
+    quiet_hours: QuietHours | None  # no nudges between these local times; None = any time
+    lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -155,6 +166,10 @@ class Settings:
             webhook_timeout_seconds=reader.positive_float("SDR_WEBHOOK_TIMEOUT_SECONDS", 5.0),
             handoff_webhook_format=_handoff_format(reader),
             sweep_interval_seconds=reader.non_negative_float("SDR_SWEEP_INTERVAL_SECONDS", 60.0),
+            follow_up_after=timedelta(minutes=reader.positive_float("SDR_FOLLOW_UP_AFTER_MINUTES", 120.0)),
+            follow_up_max=reader.non_negative_int("SDR_FOLLOW_UP_MAX", 2),
+            quiet_hours=reader.parsed("SDR_FOLLOW_UP_QUIET_HOURS", parse_quiet_hours, DEFAULT_QUIET_HOURS),
+            lead_timezone=reader.parsed("SDR_BOOKING_TIMEZONE", parse_zone, ZoneInfo(DEFAULT_TIMEZONE)),
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -233,6 +248,23 @@ class _Reader:
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")
         return value
+
+    def non_negative_int(self, name: str, default: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if not raw.isdigit():
+            raise ConfigError(f"{name} must be a whole number from 0 up, got {raw!r}")
+        return int(raw)
+
+    def parsed(self, name: str, parse: Callable[[str], _T], default: _T) -> _T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise ConfigError(f"{name}: {raw!r} is invalid ({exc})") from None
 
     def non_negative_float(self, name: str, default: float) -> float:
         raw = self.text(name)
