@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Callable, Mapping, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
