@@ -64,7 +64,8 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         http=requests.Session(),
         clock=utcnow,
     )
-    sweeper = Sweeper(outbound)
+    gate = LeadGate(redis_client, settings.lock_timeout_seconds)
+    sweeper = Sweeper(outbound, gate)
     dispatcher = RqDispatcher(redis_client) if redis_client is not None else InlineDispatcher(
         lambda item_id: deliver(outbound, item_id), sweeper.run, settings.sweep_interval_seconds)
     app.extensions.update(
@@ -76,7 +77,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         sdr_dispatcher=dispatcher,
         sdr_conversation=ConversationService(
             session_factory=session_factory,
-            gate=LeadGate(redis_client, settings.lock_timeout_seconds),
+            gate=gate,
             flow=flow,
             settings=settings,
             dispatcher=dispatcher,

@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping, overload
-
-from .scheduling import SchedulingConfig, SchedulingConfigError
+from typing import Any, Callable, Mapping, TypeVar, overload
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from .outbound.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, parse_quiet_hours
+from .scheduling import SchedulingConfig, SchedulingConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FLOW_FILE = Path(__file__).resolve().parent / "qualification" / "default_flow.yaml"
 ENVIRONMENTS = ("development", "staging", "production")
 LANGUAGES = ("pt-BR", "en")
+_T = TypeVar("_T")
 
 # Outside development these must be set explicitly: a default would be a shared secret.
 REQUIRED_OUTSIDE_DEVELOPMENT = (
@@ -79,6 +83,10 @@ class Settings:
     booking_enabled: bool
     scheduling: SchedulingConfig
     calendar_webhook_url: str | None
+    follow_up_after: timedelta  # silence before a nudge, and between nudges
+    follow_up_max: int  # nudges per silence; 0 turns follow-ups off
+    quiet_hours: QuietHours | None  # no nudges between these local times; None = any time
+    lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -123,6 +131,7 @@ class Settings:
         if not flow_file.is_file():
             raise ConfigError(f"SDR_FLOW_FILE points to a missing file: {flow_file}")
 
+        scheduling = _scheduling(env_map)
         return cls(
             env=sdr_env,
             database_url=normalise_database_url(reader.text("DATABASE_URL") or default_database_url()),
@@ -161,8 +170,12 @@ class Settings:
             handoff_webhook_format=_handoff_format(reader),
             sweep_interval_seconds=reader.non_negative_float("SDR_SWEEP_INTERVAL_SECONDS", 60.0),
             booking_enabled=(reader.text("SDR_BOOKING_ENABLED") or "1").lower() not in ("0", "false", "no", "off"),
-            scheduling=_scheduling(env_map),
+            scheduling=scheduling,
             calendar_webhook_url=reader.text("SDR_CALENDAR_WEBHOOK_URL"),
+            follow_up_after=timedelta(minutes=reader.positive_float("SDR_FOLLOW_UP_AFTER_MINUTES", 120.0)),
+            follow_up_max=reader.non_negative_int("SDR_FOLLOW_UP_MAX", 2),
+            quiet_hours=reader.parsed("SDR_FOLLOW_UP_QUIET_HOURS", parse_quiet_hours, DEFAULT_QUIET_HOURS),
+            lead_timezone=scheduling.zone,
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -230,6 +243,18 @@ class _Reader:
 
     def positive_float(self, name: str, default: float) -> float:
         return self._number(name, default, float, lambda value: value > 0, "a number", "positive")
+
+    def non_negative_int(self, name: str, default: int) -> int:
+        return int(self._number(name, default, int, lambda value: value >= 0, "a whole number", "0 or more"))
+
+    def parsed(self, name: str, parse: Callable[[str], _T], default: _T) -> _T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {raw!r} is invalid ({exc})") from None
 
     def non_negative_float(self, name: str, default: float) -> float:
         return self._number(name, default, float, lambda value: value >= 0, "a number", "not negative")

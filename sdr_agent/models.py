@@ -10,6 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
+OPEN_THREAD_SQL = text("current_thread_id IS NOT NULL")
+
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC."""
@@ -39,6 +41,13 @@ class Lead(db.Model):  # type: ignore[name-defined]
     """One person, identified by phone number, whatever the channel."""
 
     __tablename__ = "leads"
+    # The sweep's two passes read leads by silence: follow-ups a bounded range of `last_inbound_at`,
+    # idle resets only leads with an open thread (a partial index, so closed threads cost nothing).
+    __table_args__ = (
+        Index("ix_leads_last_inbound_at", "last_inbound_at"),
+        Index("ix_leads_open_thread_inbound", "last_inbound_at", postgresql_where=OPEN_THREAD_SQL,
+              sqlite_where=OPEN_THREAD_SQL),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)

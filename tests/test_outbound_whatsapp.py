@@ -145,7 +145,7 @@ def test_429_then_success_is_retried_after_the_backoff(outbound: Flask, fake_twi
     assert waiting.next_attempt_at == clock.now + timedelta(seconds=30)
     assert deliver(services, item_id) == "not due"
     clock.advance(seconds=31)
-    assert outbound.extensions["sdr_sweeper"].run() == {"interrupted": 0, "delivered": 1}
+    assert outbound.extensions["sdr_sweeper"].run() == {"interrupted": 0, "idle_reset": 0, "follow_ups": 0, "delivered": 1}
     assert item(outbound, item_id).status == "sent"
     assert len(fake_twilio.requests) == 2 and len(fake_twilio.sent()) == 1
 

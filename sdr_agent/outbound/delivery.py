@@ -126,6 +126,8 @@ def _send_whatsapp(services: OutboundServices, item: OutboxItem, lead: Lead | No
         raise _Skip("the lead opted out")
     if item.purpose == "follow_up" and (lead.handed_off or lead.stage in ("qualified", "disqualified", "declined")):
         raise _Skip("the lead no longer needs a follow-up")
+    if item.purpose == "follow_up" and _silence_ended(item, lead):
+        raise _Skip("the lead wrote again after the follow-up was queued")
     language = lead.language
     now = services.clock()
     if in_window(last_inbound, now):
@@ -148,6 +150,12 @@ def _send_whatsapp(services: OutboundServices, item: OutboxItem, lead: Lead | No
         with services.session_factory.begin() as progress:
             progress.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(provider_sids=list(sids)))
     _store_sent(services, lead, parts, sids, "queued", now)
+
+
+def _silence_ended(item: OutboxItem, lead: Lead) -> bool:
+    """Whether the lead has written since the silence a follow-up was queued for began."""
+    since = item.payload.get("silence_since")
+    return bool(since) and lead.last_inbound_at is not None and lead.last_inbound_at > datetime.fromisoformat(since)
 
 
 def _store_sent(services: OutboundServices, lead: Lead, parts: list[str | None], sids: list[str | None], status: str,

@@ -1,4 +1,4 @@
-"""The periodic sweep: deliveries whose retry time has come, and sends interrupted by a crash."""
+"""The periodic sweep: idle threads, follow-up nudges, deliveries whose time has come, sends interrupted by a crash."""
 from __future__ import annotations
 
 import logging
@@ -6,9 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from ..leadgate import LeadGate
 from ..models import OutboxItem
 from ..outbound.delivery import OutboundServices, deliver
 from ..outbound.outbox import FAILED, PENDING, SENDING, WHATSAPP
+from .follow_ups import queue_follow_ups
+from .idle_threads import reset_idle_threads
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +22,16 @@ BATCH = 200
 class Sweeper:
     """One pass over what is due; safe to run on several workers at once (deliveries are claimed)."""
 
-    def __init__(self, services: OutboundServices) -> None:
+    def __init__(self, services: OutboundServices, gate: LeadGate) -> None:
         self.services = services
+        self.gate = gate
 
     def run(self) -> dict[str, int]:
-        """Recover interrupted sends, then deliver everything due; returns counts."""
+        """Recover interrupted sends, end idle threads, queue nudges, then deliver everything due; returns counts."""
         counts = {"interrupted": self._recover_interrupted()}
-        counts["delivered"] = self._deliver_due()
+        counts["idle_reset"] = reset_idle_threads(self.services, self.gate)
+        counts["follow_ups"] = len(queue_follow_ups(self.services))
+        counts["delivered"] = self._deliver_due()  # includes the nudges just queued
         return counts
 
     def _recover_interrupted(self) -> int:
