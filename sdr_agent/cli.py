@@ -1,12 +1,16 @@
 """`flask --app app sdr …` commands for people running the service."""
 from __future__ import annotations
 
+import json
 import secrets
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from .models import Lead
 from .phone import InvalidPhoneNumber, to_e164
 from .simulator import OPENING_LINES, WebhookClient
 from .telemetry import set_process
@@ -90,6 +94,50 @@ def worker(burst: bool) -> None:
     queue.enqueue(sweep_job, not burst)  # catch up on anything due right away
     # SimpleWorker runs jobs in this process: no fork, so the database pool is never shared across processes.
     SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=not burst)
+
+
+@sdr.command("export")
+@click.option("--phone", required=True, help="The lead's phone number.")
+def export(phone: str) -> None:
+    """Print everything stored about a lead as JSON (a data-access request)."""
+    from .lead_export import export_lead
+
+    with current_app.extensions["sdr_session_factory"]() as session:
+        lead = _find_lead(session, phone)
+        click.echo(json.dumps(export_lead(session, lead), ensure_ascii=False, indent=2))
+
+
+@sdr.command("erase")
+@click.option("--phone", required=True, help="The lead's phone number.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(phone: str, yes: bool) -> None:
+    """Irreversibly erase a lead's personal data and messages (LGPD/GDPR); funnel counts are kept."""
+    with current_app.extensions["sdr_session_factory"]() as session:
+        lead_id = _find_lead(session, phone).id
+    if not yes:
+        click.confirm(f"Erase every message and all personal data of lead {lead_id}? This cannot be undone", abort=True)
+    current_app.extensions["sdr_lead_actions"].erase(lead_id)
+    click.echo(f"Lead {lead_id} erased.")
+
+
+@sdr.command("release")
+@click.option("--phone", required=True, help="The lead's phone number.")
+def release(phone: str) -> None:
+    """Give a handed-off lead back to the bot, at the question it left."""
+    with current_app.extensions["sdr_session_factory"]() as session:
+        lead_id = _find_lead(session, phone).id
+    if not current_app.extensions["sdr_lead_actions"].release(lead_id):
+        raise click.ClickException(f"lead {lead_id} is not handed off")
+    click.echo(f"Lead {lead_id} is back with the bot.")
+
+
+def _find_lead(session: Session, phone: str) -> Lead:
+    """The (not erased) lead with this number, or a clear error."""
+    e164 = _lead_phone(phone)
+    lead = session.scalars(select(Lead).where(Lead.phone == e164, Lead.erased_at.is_(None))).first()
+    if lead is None:
+        raise click.ClickException(f"no lead has the number {e164}")
+    return lead
 
 
 def _lead_phone(phone: str | None) -> str:

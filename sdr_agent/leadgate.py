@@ -57,6 +57,15 @@ class LeadGate:
         except RedisError as exc:
             log.warning("redis unavailable for reply cache: %s", type(exc).__name__)
 
+    def forget_replies(self, sids: list[str]) -> None:
+        """Drop cached replies (an erased lead's: they may quote the lead's name)."""
+        if self.redis is None or not sids:
+            return
+        try:
+            self.redis.delete(*(_reply_key(sid) for sid in sids))
+        except RedisError as exc:
+            log.warning("redis unavailable to forget replies: %s", type(exc).__name__)
+
     @contextmanager
     def lead_lock(self, lead_key: str) -> Iterator[LockOutcome]:
         """Hold the lead's lock while processing; fall back to the DB row lock on failure."""

@@ -76,6 +76,8 @@ class Lead(db.Model):  # type: ignore[name-defined]
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by an erasure request: the row stays, without personal data, so funnel counts stay true.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConversationThread(db.Model):  # type: ignore[name-defined]

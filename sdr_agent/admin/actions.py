@@ -5,6 +5,7 @@ then its row lock) so it never interleaves with a message being processed.
 """
 from __future__ import annotations
 
+import secrets
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterator
@@ -13,13 +14,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..leadgate import LeadGate
-from ..models import ConversationThread, Lead, Message, StageEvent, utcnow
+from ..models import Booking, Call, ConversationThread, Lead, Message, OutboxItem, StageEvent, utcnow
 from ..qualification import STAGE_NEW, LeadState
 from ..slots import project_slots
 
 HANDOFF = "handoff"
 RESET_OPERATOR = "operator_reset"
 ACTIONS = ("hand_off", "release", "reset_thread", "erase")
+# Every lead column that can hold personal data; erase clears them all.
+PERSONAL_COLUMNS = ("phone", "name", "company", "role", "need", "budget", "budget_amount", "timeline",
+                    "timeline_months", "email", "profile_name")
 
 
 class LeadNotFound(LookupError):
@@ -79,11 +83,27 @@ class LeadActions:
             self._apply(lead, fresh, now)
 
     def erase(self, lead_id: int) -> None:
-        """Delete the lead with its messages, stage events and threads."""
+        """Irreversibly remove the lead's personal data (LGPD/GDPR), keeping what the funnel counts.
+
+        Deleted: messages (texts, media, reply bodies), calls (a CallSid leads back to the number),
+        bookings, queued sends and the cached replies. Kept, anonymous: the lead row with its stage,
+        score and flags, its threads and stage events. The phone hash is replaced by a random value,
+        since an HMAC of the number would identify the lead again to anyone holding the key.
+        """
         with self._locked(lead_id) as (session, lead):
-            for model in (StageEvent, Message, ConversationThread):
+            sids = [sid for sid in session.scalars(select(Message.provider_sid).where(
+                Message.lead_id == lead.id, Message.provider_sid.is_not(None))) if sid]
+            for model in (Message, Call, Booking, OutboxItem):
                 session.execute(delete(model).where(model.lead_id == lead.id))
-            session.delete(lead)
+            for column in PERSONAL_COLUMNS:
+                setattr(lead, column, None)
+            lead.phone_hash = f"erased-{secrets.token_hex(24)}"
+            old = self._state(lead)
+            lead.state = LeadState(stage=old.stage, language=old.language, score=old.score,
+                                   opted_out=old.opted_out, handed_off=old.handed_off).to_dict()
+            lead.current_thread_id = None
+            lead.erased_at = self.clock()
+        self.gate.forget_replies(sids)
 
     @contextmanager
     def _locked(self, lead_id: int) -> Iterator[tuple[Session, Lead]]:
@@ -93,7 +113,7 @@ class LeadActions:
             raise LeadNotFound(lead_id)
         with self.gate.lead_lock(lead_key), self.session_factory() as session, session.begin():
             lead = session.scalars(select(Lead).where(Lead.id == lead_id).with_for_update()).first()
-            if lead is None:
+            if lead is None or lead.erased_at is not None:
                 raise LeadNotFound(lead_id)
             yield session, lead
 

@@ -82,8 +82,8 @@ class LeadFilters:
         return {name: str(value) for name, value in values.items() if value is not None}
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """WHERE conditions on `leads` for these filters."""
-        conditions: list[ColumnElement[bool]] = []
+        """WHERE conditions on `leads` for these filters (erased leads are never listed)."""
+        conditions: list[ColumnElement[bool]] = [Lead.erased_at.is_(None)]
         if self.stage:
             conditions.append(Lead.stage == self.stage)
         if self.outcome:

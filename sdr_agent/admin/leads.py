@@ -68,7 +68,7 @@ def lead_page(session: Session, filters: LeadFilters, page: int, page_size: int 
 def lead_detail(session: Session, lead_id: int) -> LeadDetail | None:
     """The lead with its threads, stage timeline and transcript (all channels), or None."""
     lead = session.get(Lead, lead_id)
-    if lead is None:
+    if lead is None or lead.erased_at is not None:
         return None
     threads = session.scalars(
         select(ConversationThread).where(ConversationThread.lead_id == lead_id).order_by(ConversationThread.id)

@@ -75,17 +75,21 @@ def test_reset_keeps_an_opt_out(app: Flask, operator: FlaskClient, send: Send, c
 
 
 @BACKEND_MATRIX
-def test_erase_needs_confirmation_then_deletes_everything(app: Flask, operator: FlaskClient, send: Send, clock: Clock) -> None:
+def test_erase_needs_confirmation_then_removes_the_leads_data(app: Flask, operator: FlaskClient, send: Send, clock: Clock) -> None:
     play(send, clock, PHONE, ["Oi", "sim", "Ana Souza"], 60)
     play(send, clock, "+5511944444444", ["Oi"], 60)
     lead_id = lead_by_phone(app, PHONE).id
     act(operator, lead_id, "erase")  # no confirmation typed
-    assert count(app, Lead, id=lead_id) == 1
+    assert count(app, Lead, id=lead_id) == 1 and count(app, Message, lead_id=lead_id) == 6
 
+    events_before = count(app, StageEvent, lead_id=lead_id)
     act(operator, lead_id, "erase", confirm="erase")
-    for model in (Lead, Message, StageEvent, ConversationThread):
-        assert count(app, model, lead_id=lead_id) == 0 if model is not Lead else count(app, Lead, id=lead_id) == 0
-    assert count(app, Lead) == 1 and count(app, Message) == 2  # the other lead is untouched
+    assert count(app, Message, lead_id=lead_id) == 0
+    # Anonymous and kept, so past funnels do not change.
+    assert count(app, StageEvent, lead_id=lead_id) == events_before
+    assert count(app, ConversationThread, lead_id=lead_id) >= 1
+    assert count(app, Lead, id=lead_id, phone=None, name=None) == 1
+    assert count(app, Message) == 2  # the other lead is untouched
     assert operator.get(f"/admin/leads/{lead_id}").status_code == 404
     token = csrf_token(operator, "/admin")
     assert operator.post(f"/admin/leads/{lead_id}/hand_off", data={"csrf_token": token}).status_code == 404
