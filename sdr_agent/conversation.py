@@ -31,7 +31,7 @@ from .qualification import (
     step,
 )
 from .qualification.intents import detect_intent
-from .slots import project_slots
+from .lead_state import write_state
 from .outbound.triggers import queue_for_events
 from .telemetry import lock_wait_exceeded, message_trace
 from .turn_notes import TurnNotes
@@ -499,13 +499,6 @@ def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel:
 
 
 def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:
-    """Copy the engine's state onto the lead row and its searchable columns."""
-    lead.state = state.to_dict()
-    lead.stage = state.stage
-    lead.language = state.language
-    lead.score = state.score
-    lead.opted_out = state.opted_out
-    lead.handed_off = state.handed_off
+    """Copy the engine's state onto the lead row, and note when the lead last wrote."""
+    write_state(lead, state)
     lead.last_inbound_at = now
-    for column, value in project_slots(state.slots).items():
-        setattr(lead, column, value)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..leadgate import LeadGate
 from ..models import Booking, Call, ConversationThread, Lead, Message, OutboxItem, StageEvent, utcnow
 from ..qualification import STAGE_NEW, LeadState
-from ..slots import project_slots
+from ..lead_state import write_state
 
 HANDOFF = "handoff"
 RESET_OPERATOR = "operator_reset"
@@ -134,16 +134,8 @@ class LeadActions:
     @staticmethod
     def _apply(lead: Lead, state: LeadState, now: datetime) -> None:
         """Write the state and its column projection, as the conversation service does."""
-        lead.state = state.to_dict()
-        lead.stage = state.stage
-        lead.language = state.language
-        lead.score = state.score
-        lead.opted_out = state.opted_out
-        lead.handed_off = state.handed_off
+        write_state(lead, state)
         lead.updated_at = now
-        for column, value in project_slots(state.slots).items():
-            setattr(lead, column, value)
-
 
 def _event_thread(session: Session, lead: Lead) -> tuple[int | None, str]:
     """The thread (and its channel) a stage event belongs to: the open one, else the latest."""
