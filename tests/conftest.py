@@ -8,7 +8,7 @@ import os
 import secrets
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 import redis
@@ -22,6 +22,9 @@ from sdr_agent import create_app
 from sdr_agent.extensions import db
 from sdr_agent.simulator import sign, whatsapp_form
 from sdr_agent.worker.dispatch import InlineDispatcher
+
+if TYPE_CHECKING:
+    from tests.fake_twilio import FakeTwilio
 
 CI = os.environ.get("CI", "").lower() == "true"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -228,3 +231,23 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator["FakeTwilio"]:
+    """A local stand-in for Twilio's Messages API, accepting this suite's credentials."""
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio(base_config("", None)["TWILIO_ACCOUNT_SID"], AUTH_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def outbound(app: Flask, fake_twilio: "FakeTwilio", clock: Clock) -> Flask:
+    """The app sending WhatsApp messages to the fake Twilio, with deliveries on the test clock."""
+    from tests.fake_twilio import use_fake_twilio
+
+    use_fake_twilio(app, fake_twilio)
+    app.extensions["sdr_outbound"].clock = clock
+    return app

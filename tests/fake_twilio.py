@@ -7,7 +7,11 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs
 
+from flask import Flask
 from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from sdr_agent.outbound.whatsapp_sender import WhatsAppSender
 
 from tests.http_recorder import HttpRecorder, Recorded
 
@@ -52,3 +56,10 @@ class LocalTwilioHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return super().request(method, url.replace(TWILIO_API, self.base_url), *args, **kwargs)
+
+
+def use_fake_twilio(app: Flask, fake: FakeTwilio, timeout: float = 0.5) -> None:
+    """Point the app's WhatsApp sender at the fake, through twilio's HTTP-client hook."""
+    services = app.extensions["sdr_outbound"]
+    client = Client(fake.account_sid, fake.auth_token, http_client=LocalTwilioHttpClient(fake.url, timeout=timeout))
+    services.sender = WhatsAppSender(services.settings, client)

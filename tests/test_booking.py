@@ -9,15 +9,13 @@ from typing import Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from twilio.rest import Client
 
 from sdr_agent.extensions import db
 from sdr_agent.models import Booking, Lead, OutboxItem, StageEvent
-from sdr_agent.outbound.whatsapp_sender import WhatsAppSender
 from sdr_agent.scheduling import free_slots
 from sdr_agent.simulator import WebhookClient
 from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config, finish_background_work
-from tests.fake_twilio import FakeTwilio, LocalTwilioHttpClient
+from tests.fake_twilio import FakeTwilio, use_fake_twilio
 from tests.http_recorder import HttpRecorder, Recorded
 
 PHONE = "+5511987650033"
@@ -201,9 +199,7 @@ def test_reschedule_and_cancel(booking_app: Flask, calendar: HttpRecorder) -> No
 def test_the_reminder_goes_out_before_the_meeting(booking_app: Flask, clock: Clock) -> None:
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
     try:
-        services = booking_app.extensions["sdr_outbound"]
-        services.sender = WhatsAppSender(services.settings, Client(ACCOUNT_SID, AUTH_TOKEN,
-                                                                   http_client=LocalTwilioHttpClient(fake.url)))
+        use_fake_twilio(booking_app, fake)
         qualify(booking_app)
         WebhookClient(booking_app).send_whatsapp(PHONE, "1")
         finish_background_work(booking_app)  # the in-process worker has seen it is not due yet

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +9,6 @@ import redis
 from flask import Flask
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
-from twilio.rest import Client
 
 from sdr_agent import telemetry
 from sdr_agent.config import ConfigError, Settings
@@ -18,12 +16,11 @@ from sdr_agent.extensions import db
 from sdr_agent.models import ConversationThread, Lead, OutboxItem
 from sdr_agent.outbound.delivery import deliver
 from sdr_agent.outbound.quiet_hours import QuietHours
-from sdr_agent.outbound.whatsapp_sender import WhatsAppSender
 from sdr_agent.simulator import WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
 from sdr_agent.worker.follow_ups import queue_follow_ups
-from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config
-from tests.fake_twilio import FakeTwilio, LocalTwilioHttpClient
+from tests.conftest import BACKEND_MATRIX, Clock, base_config
+from tests.fake_twilio import FakeTwilio
 
 PHONE = "+5511987650033"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -34,26 +31,9 @@ NUDGE_PT = "Oi, Ana Souza! Ainda está por aí?"
 
 
 @pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
     # Only an English follow-up template: pt-BR leads can be nudged inside the window only.
     return base_config(database_url, redis_url, TWILIO_WHATSAPP_FROM=SENDER, SDR_TEMPLATE_FOLLOW_UP_EN=TEMPLATE)
-
-
-@pytest.fixture
-def outbound(app: Flask, fake_twilio: FakeTwilio, clock: Clock) -> Flask:
-    """The app's sender talking to the fake Twilio, and the sweep on the test clock."""
-    services = app.extensions["sdr_outbound"]
-    services.sender = WhatsAppSender(services.settings, Client(ACCOUNT_SID, AUTH_TOKEN, http_client=LocalTwilioHttpClient(
-        fake_twilio.url, timeout=0.5)))
-    services.clock = clock
-    return app
 
 
 def write(app: Flask, *texts: str) -> None:

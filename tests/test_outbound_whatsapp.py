@@ -2,25 +2,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Iterator
 
 import pytest
 import redis
 from flask import Flask
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
-from twilio.rest import Client
 
 from sdr_agent import create_app
 from sdr_agent.extensions import db
 from sdr_agent.models import Lead, Message, OutboxItem
 from sdr_agent.outbound.delivery import deliver
 from sdr_agent.outbound.outbox import WHATSAPP, add_outbox_item
-from sdr_agent.outbound.whatsapp_sender import WhatsAppSender
 from sdr_agent.simulator import WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
-from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config
-from tests.fake_twilio import FakeTwilio, LocalTwilioHttpClient
+from tests.conftest import BACKEND_MATRIX, Clock, base_config
+from tests.fake_twilio import FakeTwilio
 
 PHONE = "+5511987650011"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -29,26 +26,9 @@ TEMPLATE = "HX" + "f" * 32
 
 
 @pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
     return base_config(database_url, redis_url, TWILIO_WHATSAPP_FROM=SENDER, PUBLIC_BASE_URL="https://sdr.example.com",
                        SDR_TEMPLATE_FOLLOW_UP_EN=TEMPLATE, SDR_TEMPLATE_EMAIL_REQUEST_PT_BR=TEMPLATE)
-
-
-@pytest.fixture
-def outbound(app: Flask, fake_twilio: FakeTwilio, clock: Clock) -> Flask:
-    """The app's sender talking to the fake through twilio's HTTP-client hook, on the test clock."""
-    services = app.extensions["sdr_outbound"]
-    services.sender = WhatsAppSender(services.settings, Client(ACCOUNT_SID, AUTH_TOKEN, http_client=LocalTwilioHttpClient(
-        fake_twilio.url, timeout=0.5)))
-    services.clock = clock
-    return app
 
 
 def lead_id(app: Flask, phone: str = PHONE) -> int:
