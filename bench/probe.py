@@ -60,6 +60,8 @@ class Probe:
 
     def cost(self, phone: str, body: str) -> Cost:
         """Count what one message costs: statements sent by the engine, commands seen by Redis."""
+        # An idle client's health check would add a PING to the count: use the connection first.
+        self.app.extensions["sdr_redis"].ping()
         statements = StatementCounter(self.engine)
         commands = RedisCommandLog(self.redis_url)
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from .probe import Cost
 from .run import FLOOR_LABEL, GROWN_LABEL, Results, sentry_label
 from .targets import Verdict, judge, rss_growth
-from .workload import SCRIPT, WINDOW
+from .workload import SCRIPT
 
 START = "<!-- bench:latest:start -->"
 END = "<!-- bench:latest:end -->"
@@ -69,10 +69,10 @@ def sentry_table(results: Results) -> str:
         rows.append(["off" if rate is None else f"traces {rate:g}", f"{run.cpu_ms_per_message:.2f}",
                      f"{run.cpu_ms_per_message / off.cpu_ms_per_message:.3f}",
                      f"{run.load.throughput / off.load.throughput:.2f}",
-                     "—" if run.transactions_at_sink is None else f"{run.transactions_at_sink:,}"])
+                     "—" if run.transactions_at_sink is None else f"{run.transactions_at_sink:,} of {run.sent:,}"])
     floor = results.run(FLOOR_LABEL)
     rows.append(["(floor)", f"{floor.cpu_ms_per_message:.2f}", "", "", ""])
-    return _table(["Sentry", "worker CPU ms/msg", "× off", "throughput × off", "transactions at sink"], rows)
+    return _table(["Sentry", "worker CPU ms/msg", "× off", "throughput × off", "transactions at sink / messages"], rows)
 
 
 def counts_table(results: Results) -> str:
@@ -138,7 +138,7 @@ def latest_section(results: Results) -> str:
         "(all on this machine, load generator included)",
         f"- gunicorn: `gunicorn.conf.py` as in production, {results.workers} workers × {results.threads} threads "
         f"(gthread); wrk: 1 thread, {results.connections} connections, keep-alive, each request sent once",
-        f"- Traffic: leads walking the {len(SCRIPT)}-message script, {WINDOW} leads in flight, unique "
+        f"- Traffic: leads walking the {len(SCRIPT)}-message script, {plan.window} leads in flight, unique "
         f"MessageSids; per service run {plan.warmup:,} warm-up + {plan.checkpoint - plan.warmup:,} + "
         f"{plan.messages - plan.checkpoint:,} measured messages (the last replay is the one in the tables)",
         f"- Grown database: {seed_line}",

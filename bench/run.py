@@ -142,7 +142,7 @@ class Bench:
     def floor(self) -> LoadRun:
         """The bare Flask app under the same gunicorn settings and the same requests."""
         run = self._take_run()
-        batch = list(turns(self.plan.floor_warmup + self.plan.floor_messages))
+        batch = list(turns(self.plan.floor_warmup + self.plan.floor_messages, self.plan.window))
         warm = self._requests(run, "floor-warm", batch[:self.plan.floor_warmup])
         main = self._requests(run, "floor", batch[self.plan.floor_warmup:])
         env = service_env(self.database_url, self.redis_url)
@@ -160,7 +160,7 @@ class Bench:
         """The real service from app.py: warm-up, up to the checkpoint, then the measured replay."""
         run = self._take_run()
         plan = self.plan
-        batch = list(turns(plan.messages))
+        batch = list(turns(plan.messages, plan.window))
         files = [self._requests(run, f"{run}-{part}", part_turns) for part, part_turns in
                  (("warm", batch[:plan.warmup]), ("checkpoint", batch[plan.warmup:plan.checkpoint]),
                   ("measured", batch[plan.checkpoint:]))]

@@ -12,9 +12,6 @@ WHATSAPP_PATH = "/twilio/whatsapp"
 # One lead's conversation, from first contact to a qualified lead (default flow, pt-BR).
 SCRIPT = ("Oi", "sim", "Ana Souza", "Acme", "1", "Automatizar o atendimento", "50 mil", "este mês", "ana{lead}@acme.com")
 MID_FLOW_STEP = 4  # "1" answers the role question: a lead deep in the flow
-# Leads in flight at once. Far above the connection count, so one lead's next message is
-# sent long after its previous one was answered, as on a real phone.
-WINDOW = 256
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ def text_of(turn: Turn) -> str:
     return SCRIPT[turn.step].format(lead=turn.lead)
 
 
-def turns(count: int, window: int = WINDOW) -> Iterator[Turn]:
+def turns(count: int, window: int) -> Iterator[Turn]:
     """`count` messages of leads taking turns; a lead that finishes the script makes room for a new one."""
     slots = [Turn(lead, 0) for lead in range(window)]
     next_lead = window
