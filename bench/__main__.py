@@ -7,6 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
+
 from sdr_agent.config import PROJECT_ROOT
 
 from .environment import DEFAULT_REDIS_URL, DEFAULT_SERVER_URL
@@ -33,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     command = os.environ.get("BENCH_COMMAND") or "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    results = run_benchmark(PLANS[args.plan], args.database_server, args.redis_url, command)
+    try:
+        results = run_benchmark(PLANS[args.plan], args.database_server, args.redis_url, command)
+    except (OperationalError, RedisConnectionError) as exc:
+        print(f"bench: PostgreSQL ({args.database_server}) and Redis ({args.redis_url}) must be running: "
+              f"{type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
     print(write_report(results, args.output))
     missed = [verdict.target for verdict in judge(results) if not verdict.met]
     if missed:
