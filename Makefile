@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make bench BENCH_PLAN=smoke` is the quick run `make test` also does; the default is the full one.
+BENCH_PLAN ?= full
 
 .PHONY: run test bench clean
 
@@ -32,6 +34,15 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults: 127.0.0.1, database
+# `test`, Redis db 4) and Debian's wrk, installed here when missing and we may. Writes docs/benchmarks.md.
+bench: $(VENV)/.runtime
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+	  else echo "make bench needs wrk: run 'sudo apt-get install -y wrk'" >&2; exit 1; fi; }
+	BENCH_COMMAND="make bench BENCH_PLAN=$(BENCH_PLAN)" $(BIN)/python -m bench --plan $(BENCH_PLAN)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

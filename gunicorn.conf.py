@@ -1,5 +1,6 @@
-"""gunicorn settings for production (Render) and `make run`."""
+"""gunicorn settings for production (Render), `make run` and `make bench`."""
 import os
+import sys
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # Threads, not processes, carry concurrency: a webhook mostly waits on PostgreSQL and Redis.
@@ -22,8 +23,10 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
     """Drop any connections inherited from the master: sockets must not be shared across processes."""
+    app_module = sys.modules.get("app")
+    if app_module is None:
+        return  # another WSGI app shares this config (the benchmark's floor): nothing inherited
     from sdr_agent.extensions import db
-    from app import app
 
-    with app.app_context():
+    with app_module.app.app_context():
         db.engine.dispose(close=False)

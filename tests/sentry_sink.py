@@ -6,6 +6,7 @@ import json
 import threading
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -44,7 +45,7 @@ class EnvelopeError(ValueError):
     """The request body is not a valid Sentry envelope."""
 
 
-def parse_envelope(body: bytes) -> tuple[dict[str, Any], list[EnvelopeItem]]:
+def parse_envelope(body: bytes, parse_payloads: bool = True) -> tuple[dict[str, Any], list[EnvelopeItem]]:
     """Split an envelope into its header and items (explicit `length` or newline-terminated payloads)."""
     first_newline = body.find(b"\n")
     header_line = body if first_newline == -1 else body[:first_newline]
@@ -76,7 +77,8 @@ def parse_envelope(body: bytes) -> tuple[dict[str, Any], list[EnvelopeItem]]:
             payload_end = body.find(b"\n", pos)
             raw = body[pos:] if payload_end == -1 else body[pos:payload_end]
             pos = len(body) if payload_end == -1 else payload_end + 1
-        items.append(EnvelopeItem(item_headers.get("type", ""), item_headers, raw, _json_or_none(raw)))
+        payload = _json_or_none(raw) if parse_payloads else None
+        items.append(EnvelopeItem(item_headers.get("type", ""), item_headers, raw, payload))
     return headers, items
 
 
@@ -99,9 +101,15 @@ def _decompress(body: bytes, encoding: str) -> bytes:
 
 
 class SentrySink:
-    """Threaded HTTP server on 127.0.0.1 accepting POST /api/<project>/envelope/."""
+    """Threaded HTTP server on 127.0.0.1 accepting POST /api/<project>/envelope/.
 
-    def __init__(self) -> None:
+    With `keep=False` it only counts items by type (see `item_counts`): a sink under benchmark
+    load must answer as fast as Sentry would, not parse and hold every payload.
+    """
+
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep
+        self._item_counts: Counter[str] = Counter()
         self.behaviour = SinkBehaviour()
         self._envelopes: list[Envelope] = []
         self._rejected: list[str] = []
@@ -186,9 +194,15 @@ class SentrySink:
         """All decompressed request bodies concatenated, for scanning."""
         return b"\n".join(env.body for env in self.envelopes())
 
+    def item_counts(self) -> dict[str, int]:
+        """How many items of each type arrived (counted whether or not envelopes are kept)."""
+        with self._lock:
+            return dict(self._item_counts)
+
     def clear(self) -> None:
         """Forget everything received so far."""
         with self._lock:
+            self._item_counts.clear()
             self._envelopes.clear()
             self._rejected.clear()
             self._requests = 0
@@ -218,14 +232,16 @@ class SentrySink:
             behaviour = self.behaviour
         try:
             data = _decompress(body, request_headers.get("content-encoding", ""))
-            headers, items = parse_envelope(data)
+            headers, items = parse_envelope(data, parse_payloads=self.keep)
         except (EnvelopeError, OSError, EOFError, zlib.error) as exc:
             with self._changed:
                 self._rejected.append(str(exc))
                 self._changed.notify_all()
             return SinkBehaviour(status=400, delay_s=behaviour.delay_s)
         with self._changed:
-            self._envelopes.append(Envelope(project, headers, items, data, request_headers))
+            self._item_counts.update(item.type for item in items)
+            if self.keep:
+                self._envelopes.append(Envelope(project, headers, items, data, request_headers))
             self._changed.notify_all()
         return behaviour
 

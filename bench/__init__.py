@@ -1,0 +1,1 @@
+"""Benchmark harness: `make bench` (full run) or `python -m bench --plan smoke`."""

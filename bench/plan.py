@@ -1,0 +1,31 @@
+"""How big a benchmark run is: the full run the targets are judged on, and the smoke run `make test` uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one run; service runs send `messages` in three replays split at `warmup` and `checkpoint`."""
+
+    name: str
+    floor_warmup: int
+    floor_messages: int
+    warmup: int
+    checkpoint: int
+    messages: int
+    seed_leads: int
+    history_messages: int
+    history_rounds: int
+    # Leads in flight at once; far above wrk's 32 connections so a lead's next message is
+    # sent long after its previous one was answered, as on a real phone.
+    window: int
+    sentry_rates: tuple[float | None, ...] = (None, 0.1, 1.0)
+
+
+FULL = Plan(name="full", floor_warmup=2_000, floor_messages=20_000, warmup=1_000, checkpoint=5_000, messages=20_000,
+            seed_leads=100_000, history_messages=1_000, history_rounds=40, window=256)
+# Enough messages for the first 64 leads to finish the script, so ordering is checked too.
+SMOKE = Plan(name="smoke", floor_warmup=50, floor_messages=200, warmup=50, checkpoint=150, messages=600,
+             seed_leads=1_000, history_messages=1_000, history_rounds=3, window=64)
+PLANS = {plan.name: plan for plan in (FULL, SMOKE)}

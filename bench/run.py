@@ -1,0 +1,238 @@
+"""One benchmark run: floor and service side by side, Sentry's cost, counters, growth, memory."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from sdr_agent import create_app
+from sdr_agent.config import PROJECT_ROOT
+from tests.sentry_sink import SentrySink
+
+from .environment import (AUTH_TOKEN, PUBLIC_BASE_URL, Machine, describe_machine, flushed_redis, service_env,
+                          throwaway_database)
+from .loadgen import CONNECTIONS, LoadResult, replay
+from .plan import Plan
+from .probe import Cost, HistoryComparison, Probe, compare_history, mid_flow_cost, new_lead_cost
+from .seed import SeedResult, add_history, seed
+from .server import GunicornServer
+from .workload import MID_FLOW_STEP, SCRIPT, Turn, completed_leads, phone_of, turns, write_requests
+
+PROBE_RUN = 0  # phone range of the in-process probes; load runs use 1, 2, …
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counted cost of a new lead's first message and of a mid-flow message."""
+
+    new_lead: Cost
+    mid_flow: Cost
+
+
+@dataclass
+class LoadRun:
+    """One app under load: the measured replay, its workers' CPU and memory, and correctness checks."""
+
+    label: str
+    database: str
+    load: LoadResult
+    cpu_ms_per_message: float
+    rss_after_warmup: list[float]
+    rss_at_checkpoint: list[float]
+    rss_at_end: list[float]
+    sentry_rate: float | None = None
+    is_floor: bool = False
+    sent: int = 0
+    stored: int = 0
+    finished_leads: int = 0
+    finished_at_final_stage: int = 0
+    transactions_at_sink: int | None = None
+
+
+@dataclass
+class Results:
+    """Everything one run measured."""
+
+    plan: Plan
+    machine: Machine
+    command: str
+    commit: str
+    started_at: datetime
+    workers: int
+    threads: int
+    connections: int
+    final_stage: str = ""
+    counts_empty: Counts | None = None
+    counts_grown: Counts | None = None
+    history: HistoryComparison | None = None
+    seeded: SeedResult | None = None
+    runs: list[LoadRun] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def run(self, label: str) -> LoadRun:
+        """The load run with this label."""
+        return next(run for run in self.runs if run.label == label)
+
+
+def sentry_label(rate: float | None) -> str:
+    """Name of a service run by its tracing rate."""
+    return "service, Sentry off" if rate is None else f"service, Sentry traces {rate:g}"
+
+
+FLOOR_LABEL = "floor (bare Flask)"
+GROWN_LABEL = "service, Sentry off, grown DB"
+
+
+class Bench:
+    """Runs the plan against one throwaway database and Redis database."""
+
+    def __init__(self, plan: Plan, database_url: str, redis_url: str, workdir: Path, results: Results) -> None:
+        self.plan = plan
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.workdir = workdir
+        self.results = results
+        self.sink = SentrySink(keep=False).start()
+        self.app = create_app(service_env(database_url, redis_url))
+        self.probe = Probe(self.app, redis_url)
+        self.engine: Engine = self.probe.engine
+        self.next_run = PROBE_RUN + 1
+
+    def close(self) -> None:
+        """Stop the sink and close the in-process app's connections."""
+        self.sink.stop()
+        self.engine.dispose()
+        redis_client = self.app.extensions["sdr_redis"]
+        if redis_client is not None:
+            redis_client.close()
+
+    def execute(self) -> None:
+        """Every scenario, in an order that keeps the empty-database runs before seeding."""
+        results = self.results
+        self.probe.walk(phone_of(PROBE_RUN, 1), len(SCRIPT))
+        results.final_stage = self.probe.stage(phone_of(PROBE_RUN, 1))
+        results.counts_empty = self.counts(2)
+        results.runs.append(self.floor())
+        for rate in self.plan.sentry_rates:
+            results.runs.append(self.service(sentry_label(rate), "empty", rate))
+        results.seeded = seed(self.engine, self.plan.seed_leads)
+        results.counts_grown = self.counts(4)
+        results.history = self.history()
+        results.runs.append(self.service(GROWN_LABEL, "grown", None))
+
+    def counts(self, first_lead: int) -> Counts:
+        """Counted cost of a new lead's first message and of a mid-flow message."""
+        return Counts(new_lead_cost(self.probe, phone_of(PROBE_RUN, first_lead)),
+                      mid_flow_cost(self.probe, phone_of(PROBE_RUN, first_lead + 1)))
+
+    def history(self) -> HistoryComparison:
+        """A lead with `history_messages` of history against a fresh one, at the same question."""
+        template, deep, control = (phone_of(PROBE_RUN, lead) for lead in (6, 7, 8))
+        for phone in (template, deep, control):
+            self.probe.walk(phone, MID_FLOW_STEP)
+        add_history(self.engine, self.probe.lead_id(deep), self.plan.history_messages)
+        return compare_history(self.probe, template, deep, control, self.plan.history_rounds)
+
+    def floor(self) -> LoadRun:
+        """The bare Flask app under the same gunicorn settings and the same requests."""
+        run = self._take_run()
+        batch = list(turns(self.plan.floor_warmup + self.plan.floor_messages, self.plan.window))
+        warm = self._requests(run, "floor-warm", batch[:self.plan.floor_warmup])
+        main = self._requests(run, "floor", batch[self.plan.floor_warmup:])
+        env = service_env(self.database_url, self.redis_url)
+        with GunicornServer("bench.floor_app:app", env, self.workdir / "floor.log") as server:
+            replay(server.url, warm)
+            rss_warm = server.worker_rss_mb()
+            cpu_before = server.worker_cpu_seconds()
+            load = replay(server.url, main)
+            cpu_ms = (server.worker_cpu_seconds() - cpu_before) * 1000 / max(load.requests, 1)
+            rss_end = server.worker_rss_mb()
+        return LoadRun(FLOOR_LABEL, "none", load, cpu_ms, rss_warm, rss_warm, rss_end, is_floor=True,
+                       sent=len(batch))
+
+    def service(self, label: str, database: str, rate: float | None) -> LoadRun:
+        """The real service from app.py: warm-up, up to the checkpoint, then the measured replay."""
+        run = self._take_run()
+        plan = self.plan
+        batch = list(turns(plan.messages, plan.window))
+        files = [self._requests(run, f"{run}-{part}", part_turns) for part, part_turns in
+                 (("warm", batch[:plan.warmup]), ("checkpoint", batch[plan.warmup:plan.checkpoint]),
+                  ("measured", batch[plan.checkpoint:]))]
+        dsn = self.sink.dsn() if rate is not None else ""
+        env = service_env(self.database_url, self.redis_url, dsn, rate)
+        traced_before = self._traced()
+        with GunicornServer("app:app", env, self.workdir / f"service-{run}.log") as server:
+            replay(server.url, files[0])
+            rss_warm = server.worker_rss_mb()
+            replay(server.url, files[1])
+            rss_checkpoint = server.worker_rss_mb()
+            cpu_before = server.worker_cpu_seconds()
+            load = replay(server.url, files[2])
+            cpu_ms = (server.worker_cpu_seconds() - cpu_before) * 1000 / max(load.requests, 1)
+            rss_end = server.worker_rss_mb()
+        # Counted after the workers stopped: they flush their queues on the way out.
+        transactions = self._traced() - traced_before
+        finished = completed_leads(batch)
+        return LoadRun(label, database, load, cpu_ms, rss_warm, rss_checkpoint, rss_end, sentry_rate=rate,
+                       sent=len(batch), stored=self._stored_inbound(run), finished_leads=len(finished),
+                       finished_at_final_stage=self._at_stage(run, finished, self.results.final_stage),
+                       transactions_at_sink=transactions if rate is not None else None)
+
+    def _take_run(self) -> int:
+        run = self.next_run
+        self.next_run += 1
+        return run
+
+    def _requests(self, run: int, name: str, batch: list[Turn]) -> Path:
+        path = self.workdir / f"requests-{name}.tsv"
+        write_requests(path, run, batch, AUTH_TOKEN, PUBLIC_BASE_URL)
+        return path
+
+    def _traced(self) -> int:
+        return self.sink.item_counts().get("transaction", 0)
+
+    def _stored_inbound(self, run: int) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(text(
+                "SELECT count(*) FROM messages m JOIN leads l ON l.id = m.lead_id "
+                "WHERE l.phone LIKE :prefix AND m.direction = 'inbound'"), {"prefix": phone_of(run, 0)[:-6] + "%"},
+            ).scalar_one())
+
+    def _at_stage(self, run: int, leads: set[int], stage: str) -> int:
+        phones = [phone_of(run, lead) for lead in leads]
+        with self.engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM leads WHERE phone = ANY(:phones) AND stage = :stage"),
+                                          {"phones": phones, "stage": stage}).scalar_one())
+
+
+def git_commit() -> str:
+    """Short hash of the checked-out commit, marked when the tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def run_benchmark(plan: Plan, server_url: str, redis_url: str, command: str, workdir: Path | None = None) -> Results:
+    """Run the whole plan on a throwaway database and return the results."""
+    started = time.monotonic()
+    with throwaway_database(server_url, redis_url) as database_url, flushed_redis(redis_url):
+        results = Results(plan=plan, machine=describe_machine(database_url, redis_url), command=command,
+                          commit=git_commit(), started_at=datetime.now(timezone.utc),
+                          workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                          threads=int(os.environ.get("GUNICORN_THREADS", "4")), connections=CONNECTIONS)
+        with tempfile.TemporaryDirectory(prefix="sdr-bench-") as scratch:
+            bench = Bench(plan, database_url, redis_url, workdir or Path(scratch), results)
+            try:
+                bench.execute()
+            finally:
+                bench.close()
+    results.duration_s = time.monotonic() - started
+    return results

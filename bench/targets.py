@@ -1,0 +1,79 @@
+"""The issue's targets, judged on one run's results."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .run import FLOOR_LABEL, GROWN_LABEL, LoadRun, Results, sentry_label
+
+MIN_SERVICE_TO_FLOOR = 0.30
+MAX_CPU_RATIO_FULL_TRACING = 1.25
+MAX_CPU_RATIO_SAMPLED = 1.05
+MAX_P99_MS = 100.0
+MAX_SQL_PER_MESSAGE = 6
+MAX_REDIS_PER_MESSAGE = 5
+MAX_GROWN_LATENCY_RATIO = 1.2
+MAX_RSS_MB = 150.0
+MAX_RSS_GROWTH = 0.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target: what it asks, what was measured, whether it holds."""
+
+    target: str
+    measured: str
+    met: bool
+
+
+def judge(results: Results) -> list[Verdict]:
+    """Every target the run can judge."""
+    verdicts: list[Verdict] = []
+    floor = results.run(FLOOR_LABEL)
+    off = results.run(sentry_label(None))
+    sampled = results.run(sentry_label(0.1))
+    full = results.run(sentry_label(1.0))
+    ratio = sampled.load.throughput / floor.load.throughput
+    verdicts.append(Verdict(f"throughput, Sentry 0.1 ≥ {MIN_SERVICE_TO_FLOOR:.2f} × floor", f"{ratio:.2f} ×",
+                            ratio >= MIN_SERVICE_TO_FLOOR))
+    for run, limit in ((full, MAX_CPU_RATIO_FULL_TRACING), (sampled, MAX_CPU_RATIO_SAMPLED)):
+        cpu = run.cpu_ms_per_message / off.cpu_ms_per_message
+        verdicts.append(Verdict(f"CPU/message, Sentry {run.sentry_rate:g} ≤ {limit:.2f} × off", f"{cpu:.3f} ×",
+                                cpu <= limit))
+    services = [run for run in results.runs if not run.is_floor]
+    worst_p99 = max(run.load.p99_ms for run in services)
+    verdicts.append(Verdict(f"p99 at {results.connections} connections ≤ {MAX_P99_MS:.0f} ms (every service run)",
+                            f"worst {worst_p99:.1f} ms", worst_p99 <= MAX_P99_MS))
+    errors = sum(run.load.errors for run in services)
+    lost = sum(run.sent - run.stored for run in services)
+    misordered = sum(run.finished_leads - run.finished_at_final_stage for run in services)
+    verdicts.append(Verdict("no errors, every message stored once, every finished lead at the final stage",
+                            f"{errors} errors, {lost} missing, {misordered} off-stage", not (errors or lost or misordered)))
+    counts = [results.counts_empty, results.counts_grown]
+    mid_sql = [len(c.mid_flow.sql) for c in counts if c] + ([len(results.history.history_cost.sql)] if results.history else [])
+    mid_redis = [len(c.mid_flow.redis) for c in counts if c] + ([len(results.history.history_cost.redis)] if results.history else [])
+    verdicts.append(Verdict(f"mid-flow ≤ {MAX_SQL_PER_MESSAGE} SQL statements, same at every size",
+                            " / ".join(map(str, mid_sql)), max(mid_sql) <= MAX_SQL_PER_MESSAGE and len(set(mid_sql)) == 1))
+    verdicts.append(Verdict(f"mid-flow ≤ {MAX_REDIS_PER_MESSAGE} Redis commands, same at every size",
+                            " / ".join(map(str, mid_redis)),
+                            max(mid_redis) <= MAX_REDIS_PER_MESSAGE and len(set(mid_redis)) == 1))
+    grown = results.run(GROWN_LABEL)
+    p50_ratio = grown.load.p50_ms / off.load.p50_ms
+    p99_ratio = grown.load.p99_ms / off.load.p99_ms
+    verdicts.append(Verdict(f"latency with 100k leads / 1M messages ≤ {MAX_GROWN_LATENCY_RATIO} × empty",
+                            f"p50 {p50_ratio:.2f} ×, p99 {p99_ratio:.2f} ×",
+                            max(p50_ratio, p99_ratio) <= MAX_GROWN_LATENCY_RATIO))
+    if results.history:
+        verdicts.append(Verdict(f"latency with {results.plan.history_messages:,} messages of history ≤ "
+                                f"{MAX_GROWN_LATENCY_RATIO} × a fresh lead", f"{results.history.ratio:.2f} ×",
+                                results.history.ratio <= MAX_GROWN_LATENCY_RATIO))
+    rss_max = max(max(run.rss_at_end) for run in services)
+    verdicts.append(Verdict(f"worker RSS ≤ {MAX_RSS_MB:.0f} MB", f"max {rss_max:.0f} MB", rss_max <= MAX_RSS_MB))
+    growth = max(rss_growth(run) for run in services)
+    verdicts.append(Verdict(f"RSS growth {results.plan.checkpoint:,} → {results.plan.messages:,} messages < "
+                            f"{MAX_RSS_GROWTH:.0%}", f"worst {growth:+.1%}", growth < MAX_RSS_GROWTH))
+    return verdicts
+
+
+def rss_growth(run: LoadRun) -> float:
+    """Largest relative RSS growth of one worker between the checkpoint and the end."""
+    return max((after - before) / before for before, after in zip(run.rss_at_checkpoint, run.rss_at_end))

@@ -1,0 +1,76 @@
+"""The benchmark harness in smoke mode: it runs end to end, and the counted costs meet the targets."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench.plan import SMOKE
+from bench.report import write_report
+from bench.run import FLOOR_LABEL, Results, run_benchmark
+from bench.targets import MAX_REDIS_PER_MESSAGE, MAX_SQL_PER_MESSAGE
+from tests.conftest import DEFAULT_PG, unavailable
+
+
+@pytest.fixture(scope="module")
+def smoke(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Results:
+    """One smoke run of the harness: a few hundred requests per app, a small seeded database."""
+    if shutil.which("wrk") is None:
+        unavailable("wrk", "not installed (apt-get install -y wrk)")
+    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    engine = create_engine(server_url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        unavailable("PostgreSQL", type(exc).__name__)
+    finally:
+        engine.dispose()
+    return run_benchmark(SMOKE, server_url, redis_server_url, "pytest tests/test_bench_smoke.py",
+                         workdir=tmp_path_factory.mktemp("bench"))
+
+
+@pytest.mark.slow
+def test_a_mid_flow_message_meets_the_counter_targets_at_every_size(smoke: Results) -> None:
+    assert smoke.counts_empty and smoke.counts_grown and smoke.history
+    mid_flow = [smoke.counts_empty.mid_flow, smoke.counts_grown.mid_flow, smoke.history.history_cost]
+    for cost in mid_flow:
+        assert len(cost.sql) <= MAX_SQL_PER_MESSAGE, cost.sql
+        assert len(cost.redis) <= MAX_REDIS_PER_MESSAGE, cost.redis
+    assert len(set(mid_flow)) == 1, "the cost must not depend on the number of leads or the lead's history"
+    assert smoke.counts_empty.new_lead == smoke.counts_grown.new_lead
+
+
+@pytest.mark.slow
+def test_every_app_answered_every_request_and_every_lead_advanced_in_order(smoke: Results) -> None:
+    assert [run.label for run in smoke.runs][0] == FLOOR_LABEL
+    for run in smoke.runs:
+        assert run.load.errors == 0, run.label
+        assert run.load.requests > 0 and run.load.throughput > 0, run.label
+    for run in smoke.runs[1:]:
+        assert run.stored == run.sent, run.label
+        assert run.finished_leads > 0 and run.finished_at_final_stage == run.finished_leads, run.label
+    assert smoke.final_stage == "qualified"
+
+
+@pytest.mark.slow
+def test_sentry_runs_send_sampled_transactions_to_the_sink(smoke: Results) -> None:
+    by_rate = {run.sentry_rate: run for run in smoke.runs if run.transactions_at_sink is not None}
+    assert set(by_rate) == {0.1, 1.0}
+    # Not every trace arrives: the SDK drops what overflows its transport queue under load.
+    assert 0 < by_rate[0.1].transactions_at_sink < by_rate[1.0].transactions_at_sink <= by_rate[1.0].sent
+
+
+@pytest.mark.slow
+def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    write_report(smoke, report)
+    write_report(smoke, report)
+    document = report.read_text(encoding="utf-8")
+    for heading in ("### Targets", "### Throughput and latency", "### Sentry cost", "### Cost per message",
+                    "### Growth", "### Memory"):
+        assert document.count(heading) == 1, heading
+    assert document.count(f"`{smoke.commit}`") >= 3  # the latest run, plus two history lines
