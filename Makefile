@@ -29,6 +29,7 @@ run: $(VENV)/.runtime
 	@echo "  WhatsApp webhook: http://localhost:$(PORT)/twilio/whatsapp"
 	@echo "  Health check:     http://localhost:$(PORT)/healthz"
 	@echo "  Chat as a lead:   $(BIN)/flask --app app sdr chat   (in another terminal)"
+	@echo "  Call as a lead:   $(BIN)/flask --app app sdr call   (type what you would say)"
 	@echo ""
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py app:app
 
