@@ -57,12 +57,18 @@ class LeadGate:
         except RedisError as exc:
             log.warning("redis unavailable for reply cache: %s", type(exc).__name__)
 
-    def forget_replies(self, sids: list[str]) -> None:
-        """Drop cached replies (an erased lead's: they may quote the lead's name)."""
-        if self.redis is None or not sids:
+    def forget_replies(self, sids: list[str], call_sids: list[str]) -> None:
+        """Drop the cached replies of these messages and of every turn of these calls (an erased lead's)."""
+        if self.redis is None or not (sids or call_sids):
             return
         try:
-            self.redis.delete(*(_reply_key(sid) for sid in sids))
+            keys = [_reply_key(sid) for sid in sids]
+            # A voice turn retried with Twilio's idempotency token is cached under "<CallSid>:<turn>:<token>",
+            # a key no stored row names: only a scan by the call's prefix finds it.
+            for call_sid in call_sids:
+                keys.extend(self.redis.scan_iter(match=_reply_key(f"{_glob_escape(call_sid)}:*"), count=500))
+            if keys:
+                self.redis.delete(*keys)
         except RedisError as exc:
             log.warning("redis unavailable to forget replies: %s", type(exc).__name__)
 
@@ -96,3 +102,8 @@ class LeadGate:
 
 def _reply_key(sid: str) -> str:
     return f"sdr:reply:{sid}"
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by a Redis SCAN pattern."""
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)

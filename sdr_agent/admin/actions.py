@@ -86,13 +86,14 @@ class LeadActions:
         """Irreversibly remove the lead's personal data (LGPD/GDPR), keeping what the funnel counts.
 
         Deleted: messages (texts, media, reply bodies), calls (a CallSid leads back to the number),
-        bookings, queued sends and the cached replies. Kept, anonymous: the lead row with its stage,
-        score and flags, its threads and stage events. The phone hash is replaced by a random value,
+        bookings, queued sends and the cached replies of its messages and calls. Kept, anonymous:
+        the lead row with its stage, score and flags, its threads and stage events. The phone hash is replaced by a random value,
         since an HMAC of the number would identify the lead again to anyone holding the key.
         """
         with self._locked(lead_id) as (session, lead):
             sids = [sid for sid in session.scalars(select(Message.provider_sid).where(
                 Message.lead_id == lead.id, Message.provider_sid.is_not(None))) if sid]
+            call_sids = list(session.scalars(select(Call.call_sid).where(Call.lead_id == lead.id)))
             for model in (Message, Call, Booking, OutboxItem):
                 session.execute(delete(model).where(model.lead_id == lead.id))
             for column in PERSONAL_COLUMNS:
@@ -103,7 +104,7 @@ class LeadActions:
                                    opted_out=old.opted_out, handed_off=old.handed_off).to_dict()
             lead.current_thread_id = None
             lead.erased_at = self.clock()
-        self.gate.forget_replies(sids)
+        self.gate.forget_replies(sids, call_sids)
 
     @contextmanager
     def _locked(self, lead_id: int) -> Iterator[tuple[Session, Lead]]:

@@ -52,14 +52,17 @@ def gathered_speech() -> Response:
     phone = _caller(form)
     if phone is None:
         abort(400, description="From is not a valid phone number")
+    sid = turn_sid(call_sid, turn)
+    token = clean_field(request.headers.get(IDEMPOTENCY_HEADER), 128)
     message = InboundMessage(
-        sid=turn_sid(call_sid, turn),
+        sid=sid,
         phone=phone,
         channel="voice",
         text=clean_field(form.get("SpeechResult"), MAX_SPEECH_CHARS),
         call_sid=call_sid,
         confidence=_confidence(form.get("Confidence")),
-        retry_key=clean_field(request.headers.get(IDEMPOTENCY_HEADER), 128) or None,
+        # Under the turn's SID, so erasing the lead finds the cached reply by its CallSid.
+        retry_key=f"{sid}:{token}" if token else None,
     )
     reply = current_app.extensions["sdr_conversation"].handle(message, voice_renderer(next_turn=turn + 1))
     return _twiml(reply.body)
