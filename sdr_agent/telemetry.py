@@ -265,7 +265,8 @@ class MessageTrace:
         self.stage: str | None = None
         self.language: str | None = None
         self.flow_version: str | None = None
-        self.known_pattern: re.Pattern[str] | None = None
+        self._pattern: re.Pattern[str] | None = None
+        self._pattern_stale = False
         self._scope = scope
         self._started = time.monotonic()
         self._spans: list[tuple[str, str, float]] = []
@@ -318,7 +319,15 @@ class MessageTrace:
         if self._scope is None:
             return
         self._sensitive.extend(value for value in values if value)
-        self.known_pattern = known_values_pattern(self._sensitive)
+        self._pattern_stale = True  # compiled when something is about to be sent, not on every call
+
+    @property
+    def known_pattern(self) -> re.Pattern[str] | None:
+        """The pattern matching every value registered with `redact` (compiled on first use)."""
+        if self._pattern_stale:
+            self._pattern = known_values_pattern(self._sensitive)
+            self._pattern_stale = False
+        return self._pattern
 
     @contextmanager
     def span(self, op: str, description: str | None = None, **data: Any) -> Iterator[TelemetrySpan]:

@@ -6,15 +6,23 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from flask import Flask
 
 from sdr_agent.qualification import LeadState, Turn, initial_state, step
 from sdr_agent.simulator import new_message_sid, reply_texts, sign, whatsapp_form
-from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock
+from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config
 from tests.dbcheck import Message, StageEvent, count, lead_by_phone, rows
 
 PHONE = "+5511955550000"
 PARALLEL = 20
+
+
+@pytest.fixture
+def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
+    # The replays below check the engine alone; a lead the race happens to qualify would
+    # otherwise also be offered meeting slots by the booking conversation.
+    return base_config(database_url, redis_url, SDR_BOOKING_ENABLED="0")
 
 
 def post_all(base_url: str, forms: list[dict[str, str]]) -> list[tuple[int, str]]:
