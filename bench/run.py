@@ -22,7 +22,7 @@ from .plan import Plan
 from .probe import Cost, HistoryComparison, Probe, compare_history, mid_flow_cost, new_lead_cost
 from .seed import SeedResult, add_history, seed
 from .server import GunicornServer
-from .workload import MID_FLOW_STEP, SCRIPT, Turn, completed_leads, phone_of, turns, write_requests
+from .workload import MID_FLOW_STEP, SCRIPT, Turn, completed_leads, phone_of, text_of, turns, write_requests
 
 PROBE_RUN = 0  # phone range of the in-process probes; load runs use 1, 2, …
 
@@ -51,7 +51,8 @@ class LoadRun:
     sent: int = 0
     stored: int = 0
     finished_leads: int = 0
-    finished_at_final_stage: int = 0
+    finished_in_order: int = 0  # finished leads whose messages reached the service in script order
+    finished_at_final_stage: int = 0  # of those, the ones at the flow's final stage
     transactions_at_sink: int | None = None
 
 
@@ -181,7 +182,7 @@ class Bench:
         finished = completed_leads(batch)
         return LoadRun(label, database, load, cpu_ms, rss_warm, rss_checkpoint, rss_end, sentry_rate=rate,
                        sent=len(batch), stored=self._stored_inbound(run), finished_leads=len(finished),
-                       finished_at_final_stage=self._at_stage(run, finished, self.results.final_stage),
+                       **self._final_stages(run, finished, self.results.final_stage),
                        transactions_at_sink=transactions if rate is not None else None)
 
     def _take_run(self) -> int:
@@ -204,11 +205,26 @@ class Bench:
                 "WHERE l.phone LIKE :prefix AND m.direction = 'inbound'"), {"prefix": phone_of(run, 0)[:-6] + "%"},
             ).scalar_one())
 
-    def _at_stage(self, run: int, leads: set[int], stage: str) -> int:
-        phones = [phone_of(run, lead) for lead in leads]
+    def _final_stages(self, run: int, leads: set[int], stage: str) -> dict[str, int]:
+        """How many finished leads' messages were stored in script order, and how many of those end at `stage`.
+
+        wrk keeps 32 requests in flight and does not wait for a lead's reply before its next
+        message, so a request stalled behind a busy worker can be overtaken by the same lead's
+        next one; such a lead legitimately ends elsewhere and is left out of the check.
+        """
+        expected = {phone_of(run, lead): [text_of(Turn(lead, step)) for step in range(len(SCRIPT))] for lead in leads}
+        query = text(
+            "SELECT l.phone, l.stage, array_agg(m.text ORDER BY m.id) FROM leads l "
+            "JOIN messages m ON m.lead_id = l.id AND m.direction = 'inbound' "
+            "WHERE l.phone = ANY(:phones) GROUP BY l.id, l.phone, l.stage"
+        )
+        in_order = at_stage = 0
         with self.engine.connect() as connection:
-            return int(connection.execute(text("SELECT count(*) FROM leads WHERE phone = ANY(:phones) AND stage = :stage"),
-                                          {"phones": phones, "stage": stage}).scalar_one())
+            for phone, lead_stage, texts in connection.execute(query, {"phones": list(expected)}):
+                if list(texts) == expected[phone]:
+                    in_order += 1
+                    at_stage += lead_stage == stage
+        return {"finished_in_order": in_order, "finished_at_final_stage": at_stage}
 
 
 def git_commit() -> str:

@@ -45,8 +45,8 @@ def judge(results: Results) -> list[Verdict]:
                             f"worst {worst_p99:.1f} ms", worst_p99 <= MAX_P99_MS))
     errors = sum(run.load.errors for run in services)
     lost = sum(run.sent - run.stored for run in services)
-    misordered = sum(run.finished_leads - run.finished_at_final_stage for run in services)
-    verdicts.append(Verdict("no errors, every message stored once, every finished lead at the final stage",
+    misordered = sum(run.finished_in_order - run.finished_at_final_stage for run in services)
+    verdicts.append(Verdict("no errors, every message stored once, every finished lead (messages in order) at the final stage",
                             f"{errors} errors, {lost} missing, {misordered} off-stage", not (errors or lost or misordered)))
     counts = [results.counts_empty, results.counts_grown]
     mid_sql = [len(c.mid_flow.sql) for c in counts if c] + ([len(results.history.history_cost.sql)] if results.history else [])
