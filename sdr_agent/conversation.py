@@ -102,7 +102,7 @@ class ConversationService:
                 call.sid,
                 call.phone,
                 notes,
-                lambda session, lead, now: self._greet_caller(session, lead, call, render, now, notes),
+                lambda session, lead, now: self._greet_caller(session, lead, inbound, render, now, notes),
                 lambda lead_key, error: self._recover(inbound, lead_key, render, error, notes),
             )
 
@@ -249,23 +249,22 @@ class ConversationService:
             end_call=end_call,
         )
 
-    def _greet_caller(self, session: Session, lead: Lead, call: CallStart, render: Render, now: datetime,
+    def _greet_caller(self, session: Session, lead: Lead, opening: InboundMessage, render: Render, now: datetime,
                       notes: TurnNotes) -> Reply:
         """Open the call's thread and say the opening: a greeting, a welcome back, or where things stand."""
         state = self._state_of(lead, now, notes)
         if state.stage == STAGE_NEW:
             # Nothing said yet: the caller's country is the best guess at their language.
-            guessed = language_for_number(call.phone)
+            guessed = language_for_number(opening.phone)
             if guessed in self.flow.languages:
                 state = state.evolve(language=guessed)
-        thread_id = self._start_call(session, lead, call.call_sid, now)
+        thread_id = self._start_call(session, lead, opening.call_sid or opening.sid, now).thread_id
         with notes.trace.span("sdr.engine", "call opening"):
             result = call_opening(self.flow, state, now)
         notes.never_send_answers(result.state.slots)
         end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
         with notes.trace.span("sdr.render", "reply"):
             body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
-        opening = InboundMessage(sid=call.sid, phone=call.phone, channel=VOICE, text="", call_sid=call.call_sid)
         _store_messages(session, lead.id, opening, body, thread_id, thread_id, result.replies, now)
         _store_stage_events(session, lead.id, thread_id, VOICE, result, now)
         _apply_state(lead, result.state, now)
@@ -336,7 +335,6 @@ class ConversationService:
                  notes: TurnNotes) -> Reply:
         """Store the inbound message, reset the thread with reason `error`, apologise."""
         voice = message.channel == VOICE
-        notes.resets.clear()  # resets of the failed attempt were rolled back with it
 
         def apologise(session: Session, lead: Lead, now: datetime) -> Reply:
             state = LeadState.from_dict(lead.state, self.settings.default_language)
@@ -397,19 +395,16 @@ class ConversationService:
         """The call a voice turn belongs to; started here if its opening never reached us."""
         call_sid = message.call_sid or message.sid
         call = session.scalars(select(Call).where(Call.call_sid == call_sid)).first()
-        if call is None:
-            self._start_call(session, lead, call_sid, now)
-            call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
-        return call
+        return call if call is not None else self._start_call(session, lead, call_sid, now)
 
-    def _start_call(self, session: Session, lead: Lead, call_sid: str, now: datetime) -> int:
+    def _start_call(self, session: Session, lead: Lead, call_sid: str, now: datetime) -> Call:
         """A call is its own thread: end the open one and start the call's."""
         if lead.current_thread_id is not None:
             self._end_thread(session, lead.current_thread_id, RESET_CALL, now)
-        thread_id = self._open_thread(session, lead, VOICE, now)
-        session.add(Call(call_sid=call_sid, lead_id=lead.id, thread_id=thread_id, status="in-progress",
-                         silent_turns=0, started_at=now))
-        return thread_id
+        call = Call(call_sid=call_sid, lead_id=lead.id, thread_id=self._open_thread(session, lead, VOICE, now),
+                    status="in-progress", silent_turns=0, started_at=now)
+        session.add(call)
+        return call
 
     def _current_thread(self, session: Session, lead: Lead, channel: str, now: datetime,
                         notes: TurnNotes) -> tuple[int, bool]:

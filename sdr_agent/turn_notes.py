@@ -42,8 +42,14 @@ class TurnNotes:
 
     def failed(self, error: BaseException) -> None:
         """Report an error now, before it is logged: the SDK then drops the logging integration's copy,
-        so the one error event carries our fingerprint (type, stage, channel)."""
+        so the one error event carries our fingerprint (type, stage, channel).
+
+        What the failed attempt noted was rolled back with it: its resets and queued sends never happened.
+        """
         self.error = error
+        self.resets.clear()
+        self.outbox_ids.clear()
+        self.silent = False
         telemetry.capture_error(error, self.stage, self.trace.channel)
 
     def never_send(self, *values: Any) -> None:

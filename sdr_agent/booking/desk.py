@@ -35,8 +35,8 @@ class BookingDesk:
     def offer_after_qualifying(self, session: Session, result: StepResult, now: datetime) -> StepResult:
         """Add the slot offer to the turn that qualified the lead."""
         slots = free_slots(self.config, now, self._taken(session, now))
-        return _with(result, result.state, (*result.replies, *self._offer(slots, result.state.language)),
-                     booking=_offered(slots))
+        return _result(result.state, (*result.replies, *self._offer(slots, result.state.language)), result.events,
+                       booking=_offered(slots))
 
     def reply(self, session: Session, lead_id: int, state: LeadState, text: str, now: datetime) -> tuple[StepResult, list[int]]:
         """The answer to a qualified or booked lead's message, and the outbox items it queued."""
@@ -150,6 +150,3 @@ def _result(state: LeadState, replies: Sequence[str], events: Sequence[Event] = 
         state = state.evolve(booking=booking)
     return StepResult(state=state, replies=tuple(replies), events=tuple(events))
 
-
-def _with(result: StepResult, state: LeadState, replies: Sequence[str], *, booking: dict[str, Any]) -> StepResult:
-    return StepResult(state=state.evolve(booking=booking), replies=tuple(replies), events=result.events)

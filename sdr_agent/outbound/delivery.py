@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..models import Booking, ConversationThread, Lead, Message, OutboxItem
-from ..qualification import Flow
+from ..qualification import TERMINAL_STAGES, Flow
 from ..telemetry import OUTBOUND_OP, message_trace
 from .leads import booking_summary, lead_summary, slack_text
 from .notify import PermanentNotifyError, RetryableNotifyError, post_json
@@ -124,7 +124,7 @@ def _send_whatsapp(services: OutboundServices, item: OutboxItem, lead: Lead | No
         raise _Skip("the lead was erased")
     if lead.opted_out:
         raise _Skip("the lead opted out")
-    if item.purpose == "follow_up" and (lead.handed_off or lead.stage in ("qualified", "disqualified", "declined")):
+    if item.purpose == "follow_up" and (lead.handed_off or lead.stage in TERMINAL_STAGES):
         raise _Skip("the lead no longer needs a follow-up")
     if item.purpose == "follow_up" and _silence_ended(item, lead):
         raise _Skip("the lead wrote again after the follow-up was queued")
