@@ -5,8 +5,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
+
+from tests.loopback import LoopbackServer
 
 Responder = Callable[["Recorded"], tuple[int, dict[str, str], bytes]]
 
@@ -29,7 +31,7 @@ class Script:
     queue: deque[tuple[int, float]] = field(default_factory=deque)  # (status, delay before answering)
 
 
-class HttpRecorder:
+class HttpRecorder(LoopbackServer):
     """Start, point a client at `url`, then read `requests`."""
 
     def __init__(self, respond: Responder) -> None:
@@ -37,22 +39,7 @@ class HttpRecorder:
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.script = Script()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> "HttpRecorder":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler_class(), "http-recorder")
 
     def then(self, status: int, delay_s: float = 0.0) -> "HttpRecorder":
         """Answer the next request with `status` (after `delay_s`) instead of the normal answer."""

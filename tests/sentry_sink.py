@@ -8,8 +8,10 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
+
+from tests.loopback import LoopbackServer
 
 @dataclass(frozen=True)
 class EnvelopeItem:
@@ -100,7 +102,7 @@ def _decompress(body: bytes, encoding: str) -> bytes:
     raise EnvelopeError(f"unsupported Content-Encoding {encoding!r}")
 
 
-class SentrySink:
+class SentrySink(LoopbackServer):
     """Threaded HTTP server on 127.0.0.1 accepting POST /api/<project>/envelope/.
 
     With `keep=False` it only counts items by type (see `item_counts`): a sink under benchmark
@@ -116,33 +118,11 @@ class SentrySink:
         self._requests = 0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        # Handler threads may be sleeping on purpose (delay_s); stopping must not wait for them.
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        # A short poll interval keeps stop() (and so every test's teardown) fast.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sentry-sink", daemon=True)
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        return int(self._server.server_address[1])
+        super().__init__(self._handler_class(), "sentry-sink")
 
     def dsn(self, project: str = "1") -> str:
         """A DSN that points the SDK at this sink."""
         return f"http://publickey@127.0.0.1:{self.port}/{project}"
-
-    def start(self) -> "SentrySink":
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def respond_with(self, status: int = 200, delay_s: float = 0.0, headers: dict[str, str] | None = None) -> None:
         """Answer later requests with this status (e.g. 500, 429), extra headers and delay."""
