@@ -20,6 +20,7 @@ DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Databases 0-2 and 5 belong to the test suites; the benchmark keeps to its own.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
+ADMIN_PASSWORD = "bench-admin-password"
 # Requests are signed for this URL, so they stay valid whatever port the server gets.
 PUBLIC_BASE_URL = "https://bench.invalid"
 
@@ -76,7 +77,7 @@ def service_env(database_url: str, redis_url: str | None, sentry_dsn: str = "",
         "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
         "PHONE_HASH_SECRET": "bench-phone-hash-secret",
         "SECRET_KEY": "bench-secret-key",
-        "ADMIN_PASSWORD": "bench-admin-password",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "SENTRY_DSN": sentry_dsn,
         # A fixed release and environment: no `git` subprocess at start, nothing mixed with real data.

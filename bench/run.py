@@ -15,7 +15,8 @@ from sdr_agent import create_app
 from sdr_agent.config import PROJECT_ROOT
 from tests.sentry_sink import SentrySink
 
-from .environment import (AUTH_TOKEN, PUBLIC_BASE_URL, Machine, describe_machine, flushed_redis, service_env,
+from .dashboard import OverviewTiming, time_overview
+from .environment import (ADMIN_PASSWORD, AUTH_TOKEN, PUBLIC_BASE_URL, Machine, describe_machine, flushed_redis, service_env,
                           throwaway_database)
 from .loadgen import CONNECTIONS, LoadResult, replay
 from .plan import Plan
@@ -73,6 +74,8 @@ class Results:
     counts_grown: Counts | None = None
     history: HistoryComparison | None = None
     seeded: SeedResult | None = None
+    overview_empty: OverviewTiming | None = None
+    overview_grown: OverviewTiming | None = None
     runs: list[LoadRun] = field(default_factory=list)
     duration_s: float = 0.0
 
@@ -122,7 +125,9 @@ class Bench:
         results.runs.append(self.floor())
         for rate in self.plan.sentry_rates:
             results.runs.append(self.service(sentry_label(rate), "empty", rate))
+        results.overview_empty = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
         results.seeded = seed(self.engine, self.plan.seed_leads)
+        results.overview_grown = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
         results.counts_grown = self.counts(4)
         results.history = self.history()
         results.runs.append(self.service(GROWN_LABEL, "grown", None))

@@ -59,6 +59,13 @@ def test_every_app_answered_every_request_and_every_lead_advanced_in_order(smoke
 
 
 @pytest.mark.slow
+def test_the_dashboard_overview_is_timed_on_the_empty_and_the_grown_database(smoke: Results) -> None:
+    assert smoke.overview_empty and smoke.overview_grown
+    assert len(smoke.overview_grown.samples_ms) == SMOKE.overview_rounds
+    assert all(sample > 0 for sample in smoke.overview_empty.samples_ms + smoke.overview_grown.samples_ms)
+
+
+@pytest.mark.slow
 def test_sentry_runs_send_sampled_transactions_to_the_sink(smoke: Results) -> None:
     by_rate = {run.sentry_rate: run for run in smoke.runs if run.transactions_at_sink is not None}
     assert set(by_rate) == {0.1, 1.0}
@@ -72,6 +79,7 @@ def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_pa
     write_report(smoke, report)
     write_report(smoke, report)
     document = report.read_text(encoding="utf-8")
+    assert "dashboard overview page" in document
     for heading in ("### Targets", "### Throughput and latency", "### Sentry cost", "### Cost per message",
                     "### Growth", "### Memory"):
         assert document.count(heading) == 1, heading
