@@ -10,8 +10,9 @@ from pathlib import Path
 REPLAY_SCRIPT = Path(__file__).resolve().parent / "replay.lua"
 CONNECTIONS = 32
 # The -d deadline is an upper bound only: replay.lua ends the run when the last reply
-# arrives. It is reached only if a request was lost to a socket error.
-SLOWEST_EXPECTED_RPS = 40
+# arrives. It is reached only if a request was lost to a socket error, or if the machine is
+# so busy with other work that the service answers slower than this.
+SLOWEST_EXPECTED_RPS = 8
 
 
 class LoadToolMissing(RuntimeError):
@@ -53,7 +54,7 @@ def wrk_path() -> str:
 def wrk_command(base_url: str, requests_file: Path, connections: int = CONNECTIONS) -> list[str]:
     """The wrk command line for one replay."""
     with requests_file.open("rb") as lines:
-        deadline_s = 10 + sum(1 for _ in lines) // SLOWEST_EXPECTED_RPS
+        deadline_s = 30 + sum(1 for _ in lines) // SLOWEST_EXPECTED_RPS
     # One thread is enough for loopback at these rates, and leaves the second core to the server.
     return [wrk_path(), "-t1", f"-c{connections}", f"-d{deadline_s}s", "--timeout", "15s", "--latency",
             "-s", str(REPLAY_SCRIPT), base_url, "--", str(requests_file)]
