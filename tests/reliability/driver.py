@@ -19,6 +19,19 @@ REQUEST_TIMEOUT_S = 15.0  # Twilio gives up on a webhook after 15 s
 RETRY_DELAY_S = 0.3  # first retry; doubles per attempt up to MAX_RETRY_DELAY_S
 MAX_RETRY_DELAY_S = 3.0
 MAX_ATTEMPTS = 12
+IDLE_RECONNECT_S = 4.0  # gunicorn.conf.py closes keep-alive connections idle for 5 s
+
+
+class _Connection(http.client.HTTPConnection):
+    """A keep-alive connection that reconnects rather than write into one the server has closed as idle."""
+
+    last_used = 0.0
+
+    def request(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        if self.sock is not None and time.monotonic() - self.last_used > IDLE_RECONNECT_S:
+            self.close()
+        self.last_used = time.monotonic()
+        super().request(*args, **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,7 @@ class Attempt:
     status: int | None
     body: bytes | None
     error: str | None
+    retry_after: str | None = None  # the Retry-After header of the answer, if any
 
     @property
     def acked(self) -> bool:
@@ -188,7 +202,7 @@ class LoadDriver:
         pool: list[http.client.HTTPConnection] = []
         while (task := self._next()) is not None:
             while len(pool) < len(task.sends):
-                pool.append(http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S))
+                pool.append(_Connection(self.host, self.port, timeout=REQUEST_TIMEOUT_S))
             attempts = self._send(pool, task)
             retry = tuple((0.0, delivery) for (_, delivery), attempt in zip(task.sends, attempts) if attempt.retryable)
             with self._cond:
@@ -239,16 +253,18 @@ class LoadDriver:
                 sent.append((started, type(exc).__name__))
         attempts = []
         for connection, (_, delivery), (started, error) in zip(pool, task.sends, sent):
-            status = body = None
+            status = body = retry_after = None
             if error is None:
                 try:
                     response = connection.getresponse()
                     body = response.read()
                     status = response.status
+                    retry_after = response.getheader("Retry-After")
                     if response.will_close:
                         connection.close()
                 except (OSError, http.client.HTTPException) as exc:
                     connection.close()
                     error = type(exc).__name__
-            attempts.append(Attempt(delivery.sid, task.attempt, started, time.monotonic(), status, body, error))
+            attempts.append(Attempt(delivery.sid, task.attempt, started, time.monotonic(), status, body, error,
+                                    retry_after))
         return attempts
