@@ -1,10 +1,6 @@
 """Sentry ingests that misbehave: down, slow, failing with 500, rate limiting with 429."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Iterator
-
 from bench.server import free_port
 from tests.sentry_sink import SentrySink
 
@@ -13,46 +9,26 @@ RATE_LIMIT_S = 60
 # What sentry.io sends with a 429: a Retry-After and its own header naming the categories and scope
 # (no categories = every category), which the SDK honours per category.
 RATE_LIMIT_HEADERS = {"Retry-After": str(RATE_LIMIT_S), "X-Sentry-Rate-Limits": f"{RATE_LIMIT_S}::organization"}
-FAULTS = ("down", "slow", "error_500", "rate_limited_429")
+HEALTHY = "healthy"
+SLOW = "slow"
+ERROR_500 = "error_500"
+RATE_LIMITED_429 = "rate_limited_429"
+DOWN = "down"
 
 
-@dataclass(frozen=True)
-class FaultyIngest:
-    """A DSN to give the service, and the sink behind it (None when nothing listens)."""
-
-    fault: str
-    dsn: str
-    sink: SentrySink | None
-
-    @property
-    def requests_received(self) -> int:
-        """Envelope POSTs that reached the sink (0 when it is down)."""
-        return self.sink.request_count if self.sink is not None else 0
+def misbehave(sink: SentrySink, fault: str) -> None:
+    """Make a running sink answer as a healthy, slow (5 s), failing (500) or rate-limiting (429) ingest."""
+    behaviours = {
+        HEALTHY: {},
+        SLOW: {"delay_s": SLOW_DELAY_S},
+        ERROR_500: {"status": 500},
+        RATE_LIMITED_429: {"status": 429, "headers": RATE_LIMIT_HEADERS},
+    }
+    if fault not in behaviours:
+        raise ValueError(f"unknown Sentry fault {fault!r}; expected one of {sorted(behaviours)}")
+    sink.respond_with(**behaviours[fault])  # type: ignore[arg-type]
 
 
 def closed_port_dsn() -> str:
-    """A DSN whose port nobody listens on: every upload is refused at connect."""
+    """A DSN whose port nobody listens on (an ingest that is down): every upload is refused at connect."""
     return f"http://publickey@127.0.0.1:{free_port()}/1"
-
-
-@contextmanager
-def faulty_ingest(fault: str) -> Iterator[FaultyIngest]:
-    """Run a Sentry stand-in that fails in the named way (one of FAULTS) for the duration of the block."""
-    if fault == "down":
-        yield FaultyIngest(fault, closed_port_dsn(), None)
-        return
-    # Counting only: the sink must not become the thing that slows down or grows.
-    sink = SentrySink(keep=False)
-    if fault == "slow":
-        sink.respond_with(200, delay_s=SLOW_DELAY_S)
-    elif fault == "error_500":
-        sink.respond_with(500)
-    elif fault == "rate_limited_429":
-        sink.respond_with(429, headers=RATE_LIMIT_HEADERS)
-    else:
-        raise ValueError(f"unknown Sentry fault {fault!r}; expected one of {FAULTS}")
-    sink.start()
-    try:
-        yield FaultyIngest(fault, sink.dsn(), sink)
-    finally:
-        sink.stop()
