@@ -78,6 +78,21 @@ class Run:
     report: Audit
 
 
+@dataclass(frozen=True)
+class Runs:
+    """Every compared phase by label, and each service's audit line."""
+
+    phases: dict[str, Phase]
+    audits: list[str]
+
+    def line(self, label: str) -> str:
+        """One phase's figures with its ratios to Sentry off and to a healthy ingest."""
+        phase = self.phases[label]
+        ratios = [f"{name}_x_off={value:.2f}" for name, value in phase.ratios(self.phases["off"]).items()]
+        ratios += [f"{name}_x_healthy={value:.2f}" for name, value in phase.ratios(self.phases[HEALTHY]).items()]
+        return f"[sentry {label}] {phase.summary()} {' '.join(ratios)}"
+
+
 def split(plan: Plan, parts: int) -> list[Plan]:
     """The plan's leads in `parts` consecutive blocks, each a plan a driver can run on its own."""
     size = len(plan.leads) // parts
@@ -138,14 +153,13 @@ def run_service(workdir: Path, dsn: str, labels: tuple[str, ...],
         assert sorted(service.worker_pids()) == workers, "a worker was replaced during the run"
     log = service.log_path.read_text(encoding="utf-8", errors="replace")
     assert "WORKER TIMEOUT" not in log and "Traceback" not in log, log[-2000:]
-    print(report.summary(f"sentry {'+'.join(labels)}"))
     del phases[WARMUP]
     return Run(phases, report)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Phase]:
-    """Every phase of the three services by label; the invariants of each service's run hold."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Every phase of the three services; the invariants of each service's run hold."""
     require_services()
     off = run_service(tmp_path_factory.mktemp("sentry-off"), "", ("off",))
     down = run_service(tmp_path_factory.mktemp("sentry-down"), closed_port_dsn(), (DOWN,))
@@ -157,12 +171,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Phase]:
         sink.stop()
     for run in (off, down, faulty):
         assert not run.report.violations, run.report.violations
-    phases = {**off.phases, **down.phases, **faulty.phases}
-    for label, phase in phases.items():
-        ratios = phase.ratios(phases["off"])
-        print(f"[sentry {label}] {phase.summary()} "
-              + " ".join(f"{name}_x_off={value:.2f}" for name, value in ratios.items()))
-    return phases
+    audits = [run.report.summary("sentry " + "+".join(run.phases)) for run in (off, down, faulty)]
+    return Runs({**off.phases, **down.phases, **faulty.phases}, audits)
 
 
 def check(phase: Phase, off: Phase, healthy: Phase) -> None:
@@ -173,17 +183,19 @@ def check(phase: Phase, off: Phase, healthy: Phase) -> None:
     assert phase.ratios(healthy)["cpu"] < MAX_CPU_RATIO_TO_HEALTHY, phase.ratios(healthy)
 
 
-def test_a_healthy_ingest_receives_every_transaction(runs: dict[str, Phase]) -> None:
-    healthy = runs[HEALTHY]
-    check(healthy, runs["off"], healthy)
+def test_a_healthy_ingest_receives_every_transaction(runs: Runs, chaos_figures: list[str]) -> None:
+    chaos_figures.extend([*runs.audits, runs.line("off"), runs.line(HEALTHY)])
+    healthy = runs.phases[HEALTHY]
+    check(healthy, runs.phases["off"], healthy)
     # Proof that the DSN and the sample rate reach the workers: the faulty phases use the same wiring.
     assert healthy.transactions >= len({attempt.sid for attempt in healthy.result.attempts})
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_faulty_ingest_does_not_slow_or_break_webhooks(fault: str, runs: dict[str, Phase]) -> None:
-    phase = runs[fault]
-    check(phase, runs["off"], runs[HEALTHY])
+def test_a_faulty_ingest_does_not_slow_or_break_webhooks(fault: str, runs: Runs, chaos_figures: list[str]) -> None:
+    chaos_figures.append(runs.line(fault))
+    phase = runs.phases[fault]
+    check(phase, runs.phases["off"], runs.phases[HEALTHY])
     if fault == DOWN:
         return
     # The SDK really was talking to the faulty ingest (a phase that never reached it would prove nothing).
