@@ -1,4 +1,8 @@
-"""A private PostgreSQL server for tests that stop and start it (the shared one on :5432 must never be touched)."""
+"""A private PostgreSQL server for tests that stop and start it (the shared one on :5432 must never be touched).
+
+Give `url` to `running_service(database_server_url=...)`: it creates a database there and migrates it
+with the real Alembic migrations.
+"""
 from __future__ import annotations
 
 import os
@@ -61,8 +65,11 @@ class PostgresInstance:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [*( ["runuser", "-u", OS_USER, "--"] if self._as_root else []), *args]
-        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=60)
+        as_owner = ["runuser", "-u", OS_USER, "--"] if self._as_root else []
+        done = subprocess.run([*as_owner, *args], capture_output=True, text=True, timeout=60)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        return done
 
     def create(self) -> Self:
         """initdb, write the settings, start, create the database."""
@@ -113,11 +120,3 @@ class PostgresInstance:
 
     def __exit__(self, *_exc: object) -> None:
         self.destroy()
-
-
-def migrated(instance: PostgresInstance) -> PostgresInstance:
-    """Bring the instance's database to head with the real Alembic migrations."""
-    from tests.conftest import migrate_to_head
-
-    migrate_to_head(instance.url)
-    return instance

@@ -14,11 +14,10 @@ from typing import Callable
 
 import pytest
 
-from tests.reliability.driver import DriveResult
 from tests.reliability.faulty_sentry import (DOWN, ERROR_500, HEALTHY, RATE_LIMITED_429, SLOW, closed_port_dsn,
                                              misbehave)
-from tests.reliability.harness import (Audit, LoadDriver, Plan, Service, audit, build_plan, require_services,
-                                       running_service, scale)
+from tests.reliability.harness import (Audit, DriveResult, LoadDriver, Plan, Service, audit, build_plan,
+                                       require_services, running_service, scale)
 from tests.sentry_sink import SentrySink
 
 pytestmark = pytest.mark.slow
