@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bench.workload import WHATSAPP_PATH
-from tests.reliability.workload import Delivery, Job, Plan
+from tests.reliability.workload import Delivery, Plan
 
 CONNECTIONS = 32
 REQUEST_TIMEOUT_S = 15.0  # Twilio gives up on a webhook after 15 s

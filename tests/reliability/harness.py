@@ -40,7 +40,7 @@ from tests.reliability.workload import Delivery, Job, Plan, build_plan, signed_d
 
 __all__ = [
     "Attempt", "Audit", "Delivery", "DriveResult", "Job", "LoadDriver", "Plan", "PrivateRedis", "Service",
-    "audit", "build_plan", "path_violations", "require_services", "running_service", "script_path",
+    "audit", "build_plan", "path_violations", "require_services", "running_service", "scale", "script_path",
     "signed_delivery",
 ]
 

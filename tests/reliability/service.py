@@ -57,7 +57,8 @@ class Service:
         assert self.server.process is not None
         self.server.process.send_signal(signal.SIGHUP)
 
-    def wait_for_workers(self, replaced: set[int] = frozenset(), timeout_s: float = RESPAWN_TIMEOUT_S) -> float:  # type: ignore[assignment]
+    def wait_for_workers(self, replaced: frozenset[int] | set[int] = frozenset(),
+                         timeout_s: float = RESPAWN_TIMEOUT_S) -> float:
         """Wait until the full set of workers runs and none of `replaced` is among them; seconds waited."""
         started = time.monotonic()
         while time.monotonic() - started < timeout_s:

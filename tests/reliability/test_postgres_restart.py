@@ -15,6 +15,7 @@ import pytest
 
 from sdr_agent import RETRY_AFTER_SECONDS
 from sdr_agent.database import engine_options
+from tests.conftest import unavailable
 from tests.reliability.harness import LoadDriver, audit, build_plan, require_services, running_service, scale
 from tests.reliability.postgres_instance import PostgresInstance
 
@@ -79,7 +80,11 @@ class HealthProber:
 def private_postgres() -> Iterator[PostgresInstance]:
     """A PostgreSQL server of this test alone: restarting it disturbs nobody."""
     require_services()
-    with PostgresInstance() as instance:
+    try:
+        instance = PostgresInstance()
+    except FileNotFoundError as exc:
+        unavailable("PostgreSQL server binaries", str(exc))
+    with instance:
         yield instance
 
 

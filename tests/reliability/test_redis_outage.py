@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.reliability.harness import LoadDriver, audit, build_plan, require_services, running_service, scale
 
@@ -20,9 +21,9 @@ CACHE_GRACE_S = 1.0  # messages first sent this long after the restart must find
 TIME_LIMIT_S = 300
 
 
-def reply_keys(client: object) -> set[str]:
+def reply_keys(client: redis.Redis) -> set[str]:
     """MessageSids with a cached reply in Redis right now."""
-    return {key.decode().removeprefix("sdr:reply:") for key in client.scan_iter(match="sdr:reply:*", count=1000)}  # type: ignore[attr-defined]
+    return {key.decode().removeprefix("sdr:reply:") for key in client.scan_iter(match="sdr:reply:*", count=1000)}
 
 
 @pytest.mark.slow
