@@ -30,7 +30,8 @@ def throwaway_database(server_url: str, redis_url: str, prefix: str = "sdr_bench
     """Create a uniquely named database on the server, migrate it to head, drop it afterwards."""
     base = make_url(server_url)
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    # Pre-ping: the server may have restarted since the database was created (reliability tests restart it).
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 3})
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)

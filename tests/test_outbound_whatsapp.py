@@ -1,6 +1,7 @@
 """Outbound WhatsApp against a local fake of Twilio's REST API: the window, templates, opt-out, retries, exactly once."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from sdr_agent.outbound.outbox import WHATSAPP, add_outbox_item
 from sdr_agent.simulator import WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
 from tests.conftest import BACKEND_MATRIX, Clock, base_config
-from tests.fake_twilio import FakeTwilio
+from tests.fake_twilio import FakeTwilio, use_fake_twilio
 
 PHONE = "+5511987650011"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -130,15 +131,37 @@ def test_429_then_success_is_retried_after_the_backoff(outbound: Flask, fake_twi
     assert len(fake_twilio.requests) == 2 and len(fake_twilio.sent()) == 1
 
 
-def test_a_timeout_is_retried(outbound: Flask, fake_twilio: FakeTwilio, clock: Clock) -> None:
+def test_a_timeout_after_twilio_accepted_the_message_never_sends_it_twice(outbound: Flask, fake_twilio: FakeTwilio,
+                                                                         clock: Clock) -> None:
     WebhookClient(outbound).send_whatsapp(PHONE, "oi")
     item_id = queue_send(outbound, clock, text="Oi?")
     services = outbound.extensions["sdr_outbound"]
-    fake_twilio.then(201, delay_s=1.5)  # longer than the client's 0.5 s timeout
+    fake_twilio.then(201, delay_s=1.5)  # accepted, but answered after the client's 0.5 s timeout
+    assert deliver(services, item_id) == "failed"
+    assert item(outbound, item_id).last_error == "outcome unknown after ReadTimeout: not resent"
+    clock.advance(minutes=15)  # past every backoff and the sweep's recovery of items stuck in `sending`
+    assert deliver(services, item_id) == "not due"
+    assert outbound.extensions["sdr_sweeper"].run()["delivered"] == 0
+    assert item(outbound, item_id).status == "failed"
+    deadline = time.monotonic() + 5
+    while fake_twilio.requests[0].status == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the fake answers (and records its 201) after its delay
+    assert len(fake_twilio.requests) == 1 and len(fake_twilio.sent()) == 1
+
+
+def test_a_connection_twilio_never_took_is_retried(outbound: Flask, fake_twilio: FakeTwilio, clock: Clock) -> None:
+    WebhookClient(outbound).send_whatsapp(PHONE, "oi")
+    item_id = queue_send(outbound, clock, text="Oi?")
+    services = outbound.extensions["sdr_outbound"]
+    nobody = FakeTwilio(fake_twilio.account_sid, fake_twilio.auth_token).start()  # then closed: a refused port
+    nobody.stop()
+    use_fake_twilio(outbound, nobody)
     assert deliver(services, item_id) == "pending"
-    assert item(outbound, item_id).last_error == "ReadTimeout"
+    assert item(outbound, item_id).last_error == "ConnectionError"
+    use_fake_twilio(outbound, fake_twilio)
     clock.advance(minutes=5)
     assert deliver(services, item_id) == "sent"
+    assert len(fake_twilio.sent()) == 1
 
 
 def test_giving_up_after_the_attempt_limit_is_recorded(outbound: Flask, fake_twilio: FakeTwilio, clock: Clock) -> None:

@@ -18,7 +18,8 @@ from .leads import booking_summary, lead_summary, slack_text
 from .notify import PermanentNotifyError, RetryableNotifyError, post_json
 from .outbox import CALENDAR, CRM, FAILED, HANDOFF, PENDING, SENDING, SENT, SKIPPED, WHATSAPP
 from .texts import outbound_text, template_variables
-from .whatsapp_sender import PermanentSendError, RetryableSendError, WhatsAppMessage, WhatsAppSender, in_window
+from .whatsapp_sender import (AmbiguousSendError, PermanentSendError, RetryableSendError, WhatsAppMessage, WhatsAppSender,
+                              in_window)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ def _attempt(services: OutboundServices, item: OutboxItem, lead: Lead | None, la
         return Decision(PENDING, str(exc))
     except (PermanentSendError, PermanentNotifyError) as exc:
         return Decision(FAILED, str(exc))
+    except AmbiguousSendError as exc:
+        # Twilio's Messages API has no idempotency key: a lead must never get a message twice,
+        # so an attempt that may have been accepted is not repeated (as for items stuck in `sending`).
+        log.warning("outbound item %s: outcome unknown (%s), not resent", item.id, exc)
+        return Decision(FAILED, f"outcome unknown after {exc}: not resent")
     return Decision(SENT)
 
 

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
 import requests
+from requests.exceptions import ConnectTimeout
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from ..channels.twiml import split_text
 from ..config import Settings
@@ -28,6 +30,10 @@ class RetryableSendError(RuntimeError):
 
 class PermanentSendError(RuntimeError):
     """Twilio refused the message for good (4xx): retrying cannot help."""
+
+
+class AmbiguousSendError(RuntimeError):
+    """The request left but no answer came back: Twilio may have accepted it, so a retry could send it twice."""
 
 
 @dataclass(frozen=True)
@@ -88,5 +94,16 @@ class WhatsAppSender:
                 raise RetryableSendError(f"twilio {exc.status}") from exc
             raise PermanentSendError(f"twilio {exc.status} code {exc.code}") from exc
         except requests.exceptions.RequestException as exc:
-            raise RetryableSendError(type(exc).__name__) from exc
+            if _never_reached_twilio(exc):
+                raise RetryableSendError(type(exc).__name__) from exc
+            raise AmbiguousSendError(type(exc).__name__) from exc
         return str(created.sid)
+
+
+def _never_reached_twilio(exc: requests.exceptions.RequestException) -> bool:
+    """Whether the request certainly did not arrive: the connection itself could not be made."""
+    if isinstance(exc, ConnectTimeout):
+        return True
+    # requests wraps urllib3's MaxRetryError, whose reason says at which step it failed.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(reason, NewConnectionError)

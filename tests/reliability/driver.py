@@ -35,6 +35,7 @@ class Attempt:
     status: int | None
     body: bytes | None
     error: str | None
+    retry_after: str | None = None  # the Retry-After header of the answer, if any
 
     @property
     def acked(self) -> bool:
@@ -265,16 +266,18 @@ class LoadDriver:
                 sent.append((started, type(exc).__name__))
         attempts = []
         for connection, (_, delivery), (started, error) in zip(pool, task.sends, sent):
-            status = body = None
+            status = body = retry_after = None
             if error is None:
                 try:
                     response = connection.getresponse()
                     body = response.read()
                     status = response.status
+                    retry_after = response.getheader("Retry-After")
                     if response.will_close:
                         connection.close()
                 except (OSError, http.client.HTTPException) as exc:
                     connection.close()
                     error = type(exc).__name__
-            attempts.append(Attempt(delivery.sid, task.attempt, started, time.monotonic(), status, body, error))
+            attempts.append(Attempt(delivery.sid, task.attempt, started, time.monotonic(), status, body, error,
+                                    retry_after))
         return attempts
