@@ -17,11 +17,13 @@ from .config import PROJECT_ROOT, Settings
 from .conversation import ConversationService, StorageUnavailable
 from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
+from .http_headers import init_security_headers
 from .leadgate import LeadGate
 from .qualification import load_flow
 from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
 from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
+from .request_size import init_request_size_limit
 from .telemetry import init_telemetry
 from .worker import runtime
 from .worker.dispatch import InlineDispatcher, RqDispatcher
@@ -43,8 +45,9 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=settings.max_request_bytes,
     )
+    init_request_size_limit(app, settings.max_request_bytes)
+    init_security_headers(app, settings)
     _ensure_sqlite_folder(settings.database_url)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

@@ -28,7 +28,7 @@ def test_the_walk_finds_every_twilio_endpoint(app: Flask) -> None:
                                   "/twilio/whatsapp"]
 
 
-@pytest.mark.parametrize("case", ["unsigned", "garbage", "other_token", "altered_body", "added_field", "wrong_url",
+@pytest.mark.parametrize("case", ["unsigned", "garbage", "other_token", "altered_body", "added_field", "removed_field", "wrong_url",
                                   "wrong_query", "signed_for_another_route"])
 def test_every_twilio_route_rejects_requests_not_signed_for_it(app: Flask, client: FlaskClient, case: str) -> None:
     for path in twilio_routes(app):
@@ -47,6 +47,8 @@ def test_every_twilio_route_rejects_requests_not_signed_for_it(app: Flask, clien
             sent = {**form, "From": "+5511900000000"}  # a replay with the sender changed
         elif case == "added_field":
             sent = {**form, "Injected": "1"}
+        elif case == "removed_field":
+            sent = {key: value for key, value in form.items() if key != "To"}
         elif case == "wrong_url":
             signature = sign(AUTH_TOKEN, f"https://attacker.example{target}", form)
         elif case == "wrong_query":

@@ -64,9 +64,9 @@ class LeadFilters:
         """Read the filters from a query string; invalid values are ignored, not errors."""
         outcome = args.get("outcome") or None
         channel = args.get("channel") or None
-        query = (args.get("q") or "").strip()[:SEARCH_MAX_CHARS]
+        query = _text(args.get("q"), SEARCH_MAX_CHARS)
         return cls(
-            stage=(args.get("stage") or "").strip()[:40] or None,
+            stage=_text(args.get("stage"), 40) or None,
             outcome=outcome if outcome in OUTCOMES else None,
             channel=channel if channel in CHANNELS else None,
             score_min=_int(args.get("score_min")),
@@ -131,6 +131,11 @@ def talked_on(channel: str) -> ColumnElement[bool]:
     return exists(
         select(ConversationThread.id).where(ConversationThread.lead_id == Lead.id, ConversationThread.channel == channel)
     )
+
+
+def _text(raw: str | None, limit: int) -> str:
+    """A trimmed, capped query-string value without NUL (PostgreSQL refuses it in any text parameter)."""
+    return (raw or "").replace("\x00", "").strip()[:limit]
 
 
 def _int(raw: Any) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 
-from flask import Flask, current_app, redirect, request, session, url_for
+from flask import Flask, Response, current_app, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -90,3 +90,9 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/admin") and not target.startswith("//"):
         return target
     return url_for("admin.overview")
+
+
+def no_store(response: Response) -> Response:
+    """after_request: dashboard pages hold personal data, so no browser or proxy cache keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

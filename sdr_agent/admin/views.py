@@ -15,10 +15,11 @@ from .export import csv_lines
 from .filters import CHANNELS, OUTCOMES, LeadFilters, Period, outcome_of
 from .funnel import daily_outcomes, funnel, funnel_steps
 from .leads import export_header, export_rows, lead_detail, lead_page
-from .security import log_out, require_operator
+from .security import log_out, no_store, require_operator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_operator)
+bp.after_request(no_store)
 
 ACTION_MESSAGES = {
     "hand_off": ("Lead handed off: the bot stays silent until it is released.", "The lead is already with a person."),

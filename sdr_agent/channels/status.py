@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import or_, select, update
 
 from ..models import Message, utcnow
+from .form import SID_CHARS, clean_field
 from .signature import twilio_signed
 
 bp = Blueprint("status", __name__)
@@ -31,14 +32,16 @@ STATUS_RANK = {
 @twilio_signed
 def message_status() -> Response:
     """Record a delivery status; duplicates, stale updates and unknown SIDs change nothing."""
-    sid = (request.form.get("MessageSid") or "").strip()
-    status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
+    # Cleaned like every webhook field: PostgreSQL refuses NUL even in a WHERE parameter.
+    sid = clean_field(request.form.get("MessageSid"), SID_CHARS)
+    status = clean_field(request.form.get("MessageStatus") or request.form.get("SmsStatus"), 20).lower()
     if not sid or status not in STATUS_RANK:
         abort(400, description="missing MessageSid or unknown MessageStatus")
     lower = [name for name, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
     values = {"status": status, "status_updated_at": utcnow()}
-    if request.form.get("ErrorCode"):
-        values["error_code"] = request.form["ErrorCode"][:16]
+    error_code = clean_field(request.form.get("ErrorCode"), 16)
+    if error_code:
+        values["error_code"] = error_code
     with current_app.extensions["sdr_session_factory"].begin() as session:
         # One conditional UPDATE: atomic against concurrent callbacks, never backwards.
         result = session.execute(

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"  # identical on every retry of one webhook request
 MAX_SPEECH_CHARS = 1024
 MAX_TURN = 10_000
+# A turn is stored under `<CallSid>:<turn>` in a 64-character column; Twilio's CallSids have 34.
+CALL_SID_CHARS = SID_CHARS - len(f":{MAX_TURN}")
+MAX_CALL_SECONDS = 24 * 3600
 # What Twilio puts in From when the caller hides their number ("ANONYMOUS", "RESTRICTED", … on a keypad).
 HIDDEN_CALLER_IDS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
 CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", *FINAL_CALL_STATUSES})
@@ -104,7 +107,7 @@ def _twiml(body: str) -> Response:
 
 
 def _call_sid(form: MultiDict[str, str]) -> str:
-    call_sid = clean_field(form.get("CallSid"), SID_CHARS)
+    call_sid = clean_field(form.get("CallSid"), CALL_SID_CHARS)
     if not call_sid:
         abort(400, description="missing CallSid")
     return call_sid
@@ -136,8 +139,10 @@ def _confidence(raw: str | None) -> float | None:
 
 
 def _duration(raw: str | None) -> int | None:
+    """CallDuration in seconds; None when absent or nonsense (a call lasts at most a day at Twilio)."""
     try:
         value = int(raw or "")
     except ValueError:
         return None
-    return value if value >= 0 else None
+    # The bound also keeps the value inside PostgreSQL's INTEGER, which would refuse it with a 500.
+    return value if 0 <= value <= MAX_CALL_SECONDS else None
