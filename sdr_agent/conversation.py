@@ -49,6 +49,7 @@ RESET_ERROR = "error"
 RESET_CALL = "call_started"
 RECEIVED = "received"
 THROTTLED = "throttled"  # an inbound message over the rate limit: stored, never processed
+RATE_LIMITED_TEXT = "rate_limited"  # the flow's notice to a lead over the rate limit
 # Twilio CallStatus values after which nothing more happens on the call.
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -405,6 +406,7 @@ class ConversationService:
 
     def _store_throttled(self, message: InboundMessage, lead_key: str, render: Render, notice: bool,
                          notes: TurnNotes) -> Reply:
+        """One transaction: the inbound message (status `throttled`) and the notice, if any; no engine step."""
         now = self.clock()
         with self.session_factory() as session, session.begin():
             with notes.trace.span("sdr.load", "lead and retry check"):
@@ -424,7 +426,9 @@ class ConversationService:
                 thread_id = lead.current_thread_id or self._open_thread(session, lead, message.channel, now)
             state = LeadState.from_dict(lead_state, self.settings.default_language)
             # The notice is optional in a flow file: without it, every throttled message gets an empty answer.
-            texts = (self._text("rate_limited", state.language),) if notice and "rate_limited" in self.flow.texts else ()
+            texts: tuple[str, ...] = ()
+            if notice and RATE_LIMITED_TEXT in self.flow.texts:
+                texts = (self._text(RATE_LIMITED_TEXT, state.language),)
             with notes.trace.span("sdr.persist", "throttled message"):
                 body = render(Outcome(texts=texts, state=state))
                 _store_messages(session, lead_id, message, body, thread_id, thread_id, texts, now, status=THROTTLED)
