@@ -58,7 +58,7 @@ class LeadGate:
         if self._admit is not None:
             try:
                 cached, place = self._admit(
-                    keys=[_reply_key(cache_key), f"sdr:rate:{lead_key}"],
+                    keys=[_reply_key(cache_key), _rate_key(lead_key)],
                     args=[sid, self.rate_limit.messages, self.rate_limit.window_ms],
                 )
             except RedisError as exc:
@@ -87,12 +87,17 @@ class LeadGate:
         except RedisError as exc:
             log.warning("redis unavailable for reply cache: %s", type(exc).__name__)
 
-    def forget_replies(self, sids: list[str], call_sids: list[str]) -> None:
-        """Drop the cached replies of these messages and of every turn of these calls (an erased lead's)."""
-        if self.redis is None or not (sids or call_sids):
+    def forget_replies(self, sids: list[str], call_sids: list[str], lead_key: str | None = None) -> None:
+        """Drop the cached replies of these messages and of every turn of these calls, and the lead's
+        rate-limit window (an erased lead's: the window is named by the phone hash and holds MessageSids)."""
+        if lead_key is not None:
+            self.local_windows.forget(lead_key)
+        if self.redis is None or not (sids or call_sids or lead_key):
             return
         try:
             keys = [_reply_key(sid) for sid in sids]
+            if lead_key is not None:
+                keys.append(_rate_key(lead_key))
             # A voice turn retried with Twilio's idempotency token is cached under "<CallSid>:<turn>:<token>",
             # a key no stored row names: only a scan by the call's prefix finds it.
             for call_sid in call_sids:
@@ -132,6 +137,10 @@ class LeadGate:
 
 def _reply_key(sid: str) -> str:
     return f"sdr:reply:{sid}"
+
+
+def _rate_key(lead_key: str) -> str:
+    return f"sdr:rate:{lead_key}"
 
 
 def _glob_escape(text: str) -> str:

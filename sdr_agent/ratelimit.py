@@ -79,6 +79,11 @@ class LocalWindows:
                 window = self._windows[lead_key] = _Window(started=now)
             return _take_place(window.places, sid, self.limit.messages)
 
+    def forget(self, lead_key: str) -> None:
+        """Drop the lead's window (an erased lead's)."""
+        with self._lock:
+            self._windows.pop(lead_key, None)
+
     def _drop_expired(self, now: float) -> None:
         horizon = now - self.limit.window_seconds
         while self._windows:
