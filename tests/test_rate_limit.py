@@ -21,7 +21,7 @@ FLOODER = "+5511944440000"
 NEIGHBOURS = ("+5511944440001", "+5511944440002", "+5511944440003")
 FLOOD = 50
 LIMIT = 20
-WINDOW_S = 4.0
+WINDOW_S = 10.0  # the defaults: long enough for a flood to arrive whole even on a busy machine
 ANSWERS = ["sim", "Ana Souza", "Acme Ltda", "1", "Automatizar o atendimento", "50 mil", "este mês", "ana@acme.com"]
 NOTICE_PT = ("Você está enviando mensagens mais rápido do que consigo ler — continuo a partir da sua próxima "
              "mensagem em alguns segundos.")
@@ -64,8 +64,8 @@ def test_a_flood_from_one_number_is_stored_whole_throttled_politely_and_leaves_o
     neighbours = [whatsapp_form(phone, "Oi") for phone in NEIGHBOURS]
     started = time.monotonic()
     results = post_all(live_server, flood + neighbours)
-    flood_took = time.monotonic() - started
-    assert flood_took < WINDOW_S, "the flood must fit in one window for the counts below"
+    answered = time.monotonic()  # the window started before this
+    assert answered - started < WINDOW_S, "the flood must fit in one window for the counts below"
 
     assert {status for status, _ in results} == {200}
     body_of = {form["MessageSid"]: body for form, (_, body) in zip(flood, results)}
@@ -95,7 +95,7 @@ def test_a_flood_from_one_number_is_stored_whole_throttled_politely_and_leaves_o
     assert count(app, Message, direction="inbound", lead_id=lead.id) == FLOOD
 
     # Once the window is over, the lead carries on where the processed messages left it.
-    time.sleep(max(WINDOW_S + 0.2 - (time.monotonic() - started), 0))
+    time.sleep(max(answered + WINDOW_S + 0.1 - time.monotonic(), 0))
     [(status, body)] = post_all(live_server, [whatsapp_form(FLOODER, "Acme Ltda")])
     assert status == 200
     expected = step(app.extensions["sdr_flow"], state, Turn(text="Acme Ltda", now=clock.now)).replies
