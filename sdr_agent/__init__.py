@@ -20,6 +20,7 @@ from .extensions import db, migrate, redis_ext
 from .http_headers import init_security_headers
 from .leadgate import LeadGate
 from .qualification import load_flow
+from .ratelimit import RateLimit
 from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
 from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
@@ -67,7 +68,8 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         http=requests.Session(),
         clock=utcnow,
     )
-    gate = LeadGate(redis_client, settings.lock_timeout_seconds)
+    gate = LeadGate(redis_client, settings.lock_timeout_seconds,
+                    RateLimit(settings.rate_limit_messages, settings.rate_limit_window_seconds))
     sweeper = Sweeper(outbound, gate)
     dispatcher = RqDispatcher(redis_client) if redis_client is not None else InlineDispatcher(
         lambda item_id: deliver(outbound, item_id), sweeper.run, settings.sweep_interval_seconds)

@@ -72,6 +72,8 @@ class Settings:
     simulator: bool
     max_request_bytes: int
     lock_timeout_seconds: float
+    rate_limit_messages: int  # WhatsApp messages per lead and window processed; 0 = no limit
+    rate_limit_window_seconds: float
     voice_min_confidence: float
     voice_max_silent_turns: int
     voice_names: Mapping[str, str]  # flow language -> Twilio <Say> voice
@@ -158,6 +160,8 @@ class Settings:
             simulator=reader.flag("SDR_SIMULATOR"),
             max_request_bytes=reader.positive_int("SDR_MAX_REQUEST_BYTES", 64 * 1024),
             lock_timeout_seconds=reader.positive_float("SDR_LOCK_TIMEOUT_SECONDS", 5.0),
+            rate_limit_messages=reader.non_negative_int("SDR_RATE_LIMIT_MESSAGES", 20),
+            rate_limit_window_seconds=reader.positive_float("SDR_RATE_LIMIT_WINDOW_SECONDS", 10.0),
             voice_min_confidence=reader.rate("SDR_VOICE_MIN_CONFIDENCE", 0.5),
             voice_max_silent_turns=reader.positive_int("SDR_VOICE_MAX_SILENT_TURNS", 2),
             voice_names={

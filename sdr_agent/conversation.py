@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
-from .leadgate import LeadGate
+from .leadgate import Admission, LeadGate
 from .messages import CallStart, InboundMessage, Outcome, Render, Reply
 from .models import Call, ConversationThread, Lead, Message, StageEvent, utcnow
 from .phone import language_for_number, phone_hash
@@ -33,7 +33,8 @@ from .qualification import (
 from .qualification.intents import detect_intent
 from .lead_state import write_state
 from .outbound.triggers import queue_for_events
-from .telemetry import lock_wait_exceeded, message_trace
+from .ratelimit import Verdict
+from .telemetry import lock_wait_exceeded, message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .worker.dispatch import Dispatcher
 
@@ -46,6 +47,9 @@ RESET_IDLE = "idle_timeout"
 RESET_USER = "user_requested"
 RESET_ERROR = "error"
 RESET_CALL = "call_started"
+RECEIVED = "received"
+THROTTLED = "throttled"  # an inbound message over the rate limit: stored, never processed
+RATE_LIMITED_TEXT = "rate_limited"  # the flow's notice to a lead over the rate limit
 # Twilio CallStatus values after which nothing more happens on the call.
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
@@ -90,6 +94,9 @@ class ConversationService:
                 notes,
                 lambda session, lead, now: self._answer(session, lead, message, render, now, notes),
                 lambda lead_key, error: self._recover(message, lead_key, render, error, notes),
+                # Twilio paces a call's turns itself (one <Gather> at a time): only messages are counted.
+                None if message.channel == VOICE else
+                lambda lead_key, verdict: self._throttled(message, lead_key, render, verdict, notes),
             )
 
     def open_call(self, call: CallStart, render: Render) -> Reply:
@@ -147,15 +154,27 @@ class ConversationService:
         notes: TurnNotes,
         work: Callable[[Session, Lead, datetime], Reply],
         recover: Callable[[str, Exception], Reply],
+        throttle: Callable[[str, Verdict], Reply] | None = None,
     ) -> Reply:
-        """Run `work` under the lead's lock, in one transaction, unless `sid` was already answered."""
+        """Run `work` under the lead's lock, in one transaction, unless `sid` was already answered
+        (or, with `throttle`, is over the lead's rate limit: then `throttle` stores it unprocessed)."""
         trace = notes.trace
         lead_key = phone_hash(self.settings.phone_hash_secret, phone)
         trace.set_lead(lead_key)
         with trace.span("sdr.dedupe", "reply cache"):
-            cached = self.gate.cached_reply(cache_key)
-        if cached is not None:
-            return Reply(body=cached, duplicate=True)
+            if throttle is None:
+                admission = Admission(self.gate.cached_reply(cache_key))
+            else:
+                admission = self.gate.admit(cache_key, lead_key, sid)
+        if admission.cached is not None:
+            return Reply(body=admission.cached, duplicate=True)
+        verdict = self.gate.rate_limit.verdict(admission.place)
+        if throttle is not None and verdict is not Verdict.PROCESS:
+            # No lead lock: a flood must not hold the lead's lock, nor queue threads behind it.
+            reply = throttle(lead_key, verdict)
+            if not reply.duplicate:
+                self.gate.remember_reply(cache_key, reply.body)
+            return reply
         with ExitStack() as held:
             with trace.span("sdr.lock", "lead lock") as span:
                 lock = held.enter_context(self.gate.lead_lock(lead_key))
@@ -364,6 +383,58 @@ class ConversationService:
             log.exception("recovery failed")
             raise StorageUnavailable(type(exc).__name__) from exc
 
+    def _throttled(self, message: InboundMessage, lead_key: str, render: Render, verdict: Verdict,
+                   notes: TurnNotes) -> Reply:
+        """Store a message over the rate limit without running the engine; answer the window's notice, or nothing."""
+        try:
+            reply = self._store_throttled(message, lead_key, render, verdict is Verdict.NOTICE, notes)
+        except IntegrityError:
+            # A copy of this message was stored concurrently: answer what it got.
+            with self.session_factory() as session:
+                stored = _stored_reply(session, message.sid)
+            if stored is None:
+                raise
+            return Reply(body=stored, duplicate=True)
+        except DATABASE_DOWN_ERRORS as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+        if not reply.duplicate:
+            notes.trace.annotate(stage=reply.stage_after, language=reply.language)
+            message_throttled(bool(reply.texts), reply.stage_after)
+            log.info("message over the rate limit stored unprocessed (lead %s, notice %s)", lead_key,
+                     "sent" if reply.texts else "not sent")
+        return reply
+
+    def _store_throttled(self, message: InboundMessage, lead_key: str, render: Render, notice: bool,
+                         notes: TurnNotes) -> Reply:
+        """One transaction: the inbound message (status `throttled`) and the notice, if any; no engine step."""
+        now = self.clock()
+        with self.session_factory() as session, session.begin():
+            with notes.trace.span("sdr.load", "lead and retry check"):
+                # A plain read, no row lock: that lock may be held by the lead's messages being processed.
+                row = session.execute(select(Lead.id, Lead.state, Lead.current_thread_id)
+                                      .where(Lead.phone_hash == lead_key)).first()
+                stored = _stored_reply(session, message.sid)
+            if stored is not None:
+                return Reply(body=stored, duplicate=True)
+            if row is not None and row.current_thread_id is not None:
+                lead_id, lead_state, thread_id = row.id, row.state, row.current_thread_id
+            else:
+                # Rare: the flood overtook the lead's first message, or follows an ended call. Opening a
+                # thread changes the lead, so only here is its row lock taken.
+                lead = self._lock_lead(session, message.phone, lead_key, now)
+                lead_id, lead_state = lead.id, lead.state
+                thread_id = lead.current_thread_id or self._open_thread(session, lead, message.channel, now)
+            state = LeadState.from_dict(lead_state, self.settings.default_language)
+            # The notice is optional in a flow file: without it, every throttled message gets an empty answer.
+            texts: tuple[str, ...] = ()
+            if notice and RATE_LIMITED_TEXT in self.flow.texts:
+                texts = (self._text(RATE_LIMITED_TEXT, state.language),)
+            with notes.trace.span("sdr.persist", "throttled message"):
+                body = render(Outcome(texts=texts, state=state))
+                _store_messages(session, lead_id, message, body, thread_id, thread_id, texts, now, status=THROTTLED)
+        return Reply(body=body, texts=texts, language=state.language, stage_before=state.stage,
+                     stage_after=state.stage)
+
     def _lock_lead(self, session: Session, phone: str, lead_key: str, now: datetime) -> Lead:
         """Load the lead with a row lock, creating it first if this number is new."""
         query = select(Lead).where(Lead.phone_hash == lead_key).with_for_update()
@@ -457,7 +528,7 @@ def _stored_reply(session: Session, sid: str) -> str | None:
 
 
 def _store_messages(session: Session, lead_id: int, message: InboundMessage, body: str, thread_id: int,
-                    reply_thread_id: int, texts: Sequence[str], now: datetime) -> None:
+                    reply_thread_id: int, texts: Sequence[str], now: datetime, status: str = RECEIVED) -> None:
     """Insert the inbound message and its replies in one statement (no ids needed back)."""
     inbound = {
         "lead_id": lead_id,
@@ -466,7 +537,7 @@ def _store_messages(session: Session, lead_id: int, message: InboundMessage, bod
         "channel": message.channel,
         "text": message.text,
         "provider_sid": message.sid,
-        "status": "received",
+        "status": status,
         "media": list(message.media) or None,
         "location": message.location,
         "reply_body": body,

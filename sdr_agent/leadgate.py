@@ -1,4 +1,4 @@
-"""Redis fast paths for the hot path: cached replies and per-lead locks.
+"""Redis fast paths for the hot path: cached replies, per-lead rate limit and per-lead locks.
 
 Redis only makes things faster and keeps DB connections free while a lead's messages
 queue up; correctness comes from the database (unique MessageSid, lead row lock). So every
@@ -15,6 +15,8 @@ from typing import Iterator
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 
+from .ratelimit import ADMIT_SCRIPT, NOT_COUNTED, LocalWindows, RateLimit
+
 log = logging.getLogger(__name__)
 
 REPLY_TTL_SECONDS = 3600  # Twilio retries within minutes; an hour is plenty
@@ -30,12 +32,40 @@ class LockOutcome:
     timed_out: bool = False  # another message held the lock for the whole wait
 
 
-class LeadGate:
-    """Reply cache and per-lead lock on Redis, or nothing when Redis is absent or down."""
+@dataclass(frozen=True)
+class Admission:
+    """A message at the door: the reply already sent for it, else its place in the lead's window."""
 
-    def __init__(self, redis: Redis | None, wait_timeout: float) -> None:
+    cached: str | None
+    place: int = NOT_COUNTED
+
+
+class LeadGate:
+    """Reply cache, rate limit and per-lead lock on Redis; in-process or nothing when Redis is absent or down."""
+
+    def __init__(self, redis: Redis | None, wait_timeout: float, rate_limit: RateLimit | None = None) -> None:
         self.redis = redis
         self.wait_timeout = wait_timeout
+        self.rate_limit = rate_limit or RateLimit(messages=0, window_seconds=1.0)
+        self.local_windows = LocalWindows(self.rate_limit)
+        # One round trip does the reply-cache lookup and, on a miss, the counting (EVALSHA).
+        self._admit = redis.register_script(ADMIT_SCRIPT) if redis is not None else None
+
+    def admit(self, cache_key: str, lead_key: str, sid: str) -> Admission:
+        """A cached reply (a retry, not counted), else the SID's place in the lead's rate-limit window."""
+        if not self.rate_limit.enabled:
+            return Admission(self.cached_reply(cache_key))
+        if self._admit is not None:
+            try:
+                cached, place = self._admit(
+                    keys=[_reply_key(cache_key), _rate_key(lead_key)],
+                    args=[sid, self.rate_limit.messages, self.rate_limit.window_ms],
+                )
+            except RedisError as exc:
+                log.warning("redis unavailable for reply cache and rate limit: %s", type(exc).__name__)
+            else:
+                return Admission(cached.decode("utf-8") if cached is not None else None, int(place))
+        return Admission(None, self.local_windows.place(lead_key, sid))
 
     def cached_reply(self, sid: str) -> str | None:
         """The reply already sent for this provider SID, if Redis remembers it."""
@@ -57,12 +87,17 @@ class LeadGate:
         except RedisError as exc:
             log.warning("redis unavailable for reply cache: %s", type(exc).__name__)
 
-    def forget_replies(self, sids: list[str], call_sids: list[str]) -> None:
-        """Drop the cached replies of these messages and of every turn of these calls (an erased lead's)."""
-        if self.redis is None or not (sids or call_sids):
+    def forget_replies(self, sids: list[str], call_sids: list[str], lead_key: str | None = None) -> None:
+        """Drop the cached replies of these messages and of every turn of these calls, and the lead's
+        rate-limit window (an erased lead's: the window is named by the phone hash and holds MessageSids)."""
+        if lead_key is not None:
+            self.local_windows.forget(lead_key)
+        if self.redis is None or not (sids or call_sids or lead_key):
             return
         try:
             keys = [_reply_key(sid) for sid in sids]
+            if lead_key is not None:
+                keys.append(_rate_key(lead_key))
             # A voice turn retried with Twilio's idempotency token is cached under "<CallSid>:<turn>:<token>",
             # a key no stored row names: only a scan by the call's prefix finds it.
             for call_sid in call_sids:
@@ -102,6 +137,10 @@ class LeadGate:
 
 def _reply_key(sid: str) -> str:
     return f"sdr:reply:{sid}"
+
+
+def _rate_key(lead_key: str) -> str:
+    return f"sdr:rate:{lead_key}"
 
 
 def _glob_escape(text: str) -> str:

@@ -547,6 +547,19 @@ def no_speech(stage: str | None) -> None:
     sentry_metrics.count("sdr.voice.no_speech", 1, attributes={"stage": stage or UNKNOWN})
 
 
+def message_throttled(notice: bool, stage: str | None) -> None:
+    """A message over its lead's rate limit, stored unprocessed: breadcrumb and `sdr.message.throttled` metric."""
+    if not _state.enabled:
+        return
+    trace = _current_trace.get()
+    scope = trace._scope if trace is not None and trace._scope is not None else sentry_sdk.get_isolation_scope()
+    scope.set_tag("throttled", "notice" if notice else "quiet")
+    scope.add_breadcrumb(category="rate_limit", level="warning", message="Message over the rate limit",
+                         data={"notice": notice, "stage": stage})
+    sentry_metrics.count("sdr.message.throttled", 1,
+                         attributes={"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
+
+
 def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None) -> None:
     """Event "Conversation thread reset" tagged with the reason; with `error`, it carries the exception."""
     if not _state.enabled:

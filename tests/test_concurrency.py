@@ -1,18 +1,14 @@
 """Exactly-once and one-at-a-time under real concurrency, on every database/Redis combination."""
 from __future__ import annotations
 
-import threading
-import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from flask import Flask
 
 from sdr_agent.qualification import LeadState, Turn, initial_state, step
-from sdr_agent.simulator import new_message_sid, reply_texts, sign, whatsapp_form
-from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config
+from sdr_agent.simulator import new_message_sid, reply_texts, whatsapp_form
+from tests.conftest import BACKEND_MATRIX, Clock, base_config
 from tests.dbcheck import Message, StageEvent, count, lead_by_phone, rows
+from tests.parallel import post_all
 
 PHONE = "+5511955550000"
 PARALLEL = 20
@@ -23,24 +19,6 @@ def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
     # The replays below check the engine alone; a lead the race happens to qualify would
     # otherwise also be offered meeting slots by the booking conversation.
     return base_config(database_url, redis_url, SDR_BOOKING_ENABLED="0")
-
-
-def post_all(base_url: str, forms: list[dict[str, str]]) -> list[tuple[int, str]]:
-    """POST every form at the same moment from its own thread."""
-    url = f"{base_url}/twilio/whatsapp"
-    barrier = threading.Barrier(len(forms))
-
-    def post(form: dict[str, str]) -> tuple[int, str]:
-        # The server sees Host 127.0.0.1:port, so that is the URL Twilio would have signed.
-        request = urllib.request.Request(
-            url, data=urllib.parse.urlencode(form).encode(), headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)}
-        )
-        barrier.wait(timeout=10)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-
-    with ThreadPoolExecutor(len(forms)) as pool:
-        return list(pool.map(post, forms))
 
 
 @BACKEND_MATRIX

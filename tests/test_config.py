@@ -86,3 +86,13 @@ def test_app_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "SDR Agent cannot start: TWILIO_AUTH_TOKEN is required when SDR_ENV=production"
+
+
+def test_the_rate_limit_defaults_to_twenty_messages_in_ten_seconds_and_zero_turns_it_off() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.rate_limit_messages, defaults.rate_limit_window_seconds) == (20, 10.0)
+    assert Settings.from_env({"SDR_RATE_LIMIT_MESSAGES": "0"}).rate_limit_messages == 0
+    with pytest.raises(ConfigError, match="^SDR_RATE_LIMIT_MESSAGES must be 0 or more, got -1$"):
+        Settings.from_env({"SDR_RATE_LIMIT_MESSAGES": "-1"})
+    with pytest.raises(ConfigError, match="^SDR_RATE_LIMIT_WINDOW_SECONDS must be positive, got 0.0$"):
+        Settings.from_env({"SDR_RATE_LIMIT_WINDOW_SECONDS": "0"})

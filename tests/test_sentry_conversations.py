@@ -244,6 +244,33 @@ def test_a_silent_voice_turn_is_a_warning_breadcrumb_and_a_metric(traced_config:
     assert trail == ["consent -> handoff"]
 
 
+@BACKENDS
+def test_messages_over_the_rate_limit_are_a_metric_and_a_breadcrumb_without_personal_data(
+    traced_config: dict[str, str], sentry_sink: SentrySink  # noqa: F811
+) -> None:
+    # A 1 ms budget makes every message send a warning event, which carries that message's breadcrumbs.
+    app = traced_app(traced_config, SDR_RATE_LIMIT_MESSAGES="1", SDR_PROCESSING_BUDGET_MS="1")
+    webhooks = WebhookClient(app)
+    for text in ["oi", NAME, QUESTION]:
+        webhooks.send_whatsapp(PHONE, text)
+    delivered(sentry_sink, lambda: len(named(sentry_sink, "Message processing exceeded budget")) == 3 and len(
+        [m for m in sentry_sink.metrics() if m["name"] == "sdr.message.throttled"]) == 2)
+
+    throttled = [m for m in sentry_sink.metrics() if m["name"] == "sdr.message.throttled"]
+    assert sorted(attribute(m, "notice") for m in throttled) == ["no", "yes"]
+    assert {attribute(m, "stage") for m in throttled} == {"consent"}
+    crumbs = [[c for c in w["breadcrumbs"]["values"] if c["category"] == "rate_limit"]
+              for w in named(sentry_sink, "Message processing exceeded budget")]
+    assert [len(found) for found in crumbs] == [0, 1, 1]
+    assert [found[0]["data"]["notice"] for found in crumbs[1:]] == [True, False]
+    tags = [t["tags"].get("throttled") for t in message_transactions(sentry_sink)]
+    assert sorted(tags, key=str) == sorted([None, "notice", "quiet"], key=str)
+    assert_nothing_personal(sentry_sink, PHONE, NAME, "Albuquerque", QUESTION)
+    finish_background_work(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_without_a_dsn_conversations_send_nothing(app: Flask, sentry_sink: SentrySink) -> None:  # noqa: F811
     telemetry.shutdown_telemetry()
     webhooks = WebhookClient(app)

@@ -86,9 +86,10 @@ class LeadActions:
         """Irreversibly remove the lead's personal data (LGPD/GDPR), keeping what the funnel counts.
 
         Deleted: messages (texts, media, reply bodies), calls (a CallSid leads back to the number),
-        bookings, queued sends and the cached replies of its messages and calls. Kept, anonymous:
-        the lead row with its stage, score and flags, its threads and stage events. The phone hash is replaced by a random value,
-        since an HMAC of the number would identify the lead again to anyone holding the key.
+        bookings, queued sends, the cached replies of its messages and calls, and its rate-limit window.
+        Kept, anonymous: the lead row with its stage, score and flags, its threads and stage events. The
+        phone hash is replaced by a random value, since an HMAC of the number would identify the lead again
+        to anyone holding the key.
         """
         with self._locked(lead_id) as (session, lead):
             sids = [sid for sid in session.scalars(select(Message.provider_sid).where(
@@ -98,13 +99,14 @@ class LeadActions:
                 session.execute(delete(model).where(model.lead_id == lead.id))
             for column in PERSONAL_COLUMNS:
                 setattr(lead, column, None)
+            lead_key = lead.phone_hash
             lead.phone_hash = f"erased-{secrets.token_hex(24)}"
             old = self._state(lead)
             lead.state = LeadState(stage=old.stage, language=old.language, score=old.score,
                                    opted_out=old.opted_out, handed_off=old.handed_off).to_dict()
             lead.current_thread_id = None
             lead.erased_at = self.clock()
-        self.gate.forget_replies(sids, call_sids)
+        self.gate.forget_replies(sids, call_sids, lead_key)
 
     @contextmanager
     def _locked(self, lead_id: int) -> Iterator[tuple[Session, Lead]]:
