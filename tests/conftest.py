@@ -22,6 +22,7 @@ from sdr_agent import create_app
 from sdr_agent.extensions import db
 from sdr_agent.simulator import sign, whatsapp_form
 from sdr_agent.worker.dispatch import InlineDispatcher
+from tests.http_recorder import HttpRecorder, answer_ok
 
 if TYPE_CHECKING:
     from tests.fake_twilio import FakeTwilio
@@ -46,6 +47,18 @@ def unavailable(service: str, reason: str) -> None:
     if CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_postgres(server_url: str) -> None:
+    """Fail (in CI) or skip unless the PostgreSQL server at this URL answers."""
+    engine = create_engine(server_url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        unavailable("PostgreSQL", type(exc).__name__)
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -251,3 +264,11 @@ def outbound(app: Flask, fake_twilio: "FakeTwilio", clock: Clock) -> Flask:
     use_fake_twilio(app, fake_twilio)
     app.extensions["sdr_outbound"].clock = clock
     return app
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpRecorder]:
+    """A webhook receiver on loopback (CRM, handoff, calendar) that answers 200 and records every request."""
+    server = HttpRecorder(answer_ok).start()
+    yield server
+    server.stop()

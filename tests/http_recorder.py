@@ -82,3 +82,8 @@ class HttpRecorder(LoopbackServer):
                 return
 
         return Handler
+
+
+def answer_ok(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
+    """A receiver that accepts everything."""
+    return 200, {"Content-Type": "text/plain"}, b"ok"

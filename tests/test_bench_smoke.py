@@ -6,13 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bench.plan import SMOKE
 from bench.report import write_report
 from bench.run import FLOOR_LABEL, Results, run_benchmark
 from bench.targets import MAX_REDIS_PER_MESSAGE, MAX_SQL_PER_MESSAGE
-from tests.conftest import DEFAULT_PG, unavailable
+from tests.conftest import DEFAULT_PG, require_postgres, unavailable
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +20,7 @@ def smoke(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Re
     if shutil.which("wrk") is None:
         unavailable("wrk", "not installed (apt-get install -y wrk)")
     server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    engine = create_engine(server_url, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        unavailable("PostgreSQL", type(exc).__name__)
-    finally:
-        engine.dispose()
+    require_postgres(server_url)
     return run_benchmark(SMOKE, server_url, redis_server_url, "pytest tests/test_bench_smoke.py",
                          workdir=tmp_path_factory.mktemp("bench"))
 

@@ -16,7 +16,7 @@ from sdr_agent.scheduling import free_slots
 from sdr_agent.simulator import WebhookClient
 from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config, finish_background_work
 from tests.fake_twilio import FakeTwilio, use_fake_twilio
-from tests.http_recorder import HttpRecorder, Recorded
+from tests.http_recorder import HttpRecorder, answer_ok
 
 PHONE = "+5511987650033"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -28,13 +28,9 @@ QUALIFY_EN = ["Hello! I saw your ad and I would like to know more about your ser
 START = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)
 
 
-def ok(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
-    return 200, {}, b"ok"
-
-
 @pytest.fixture
 def calendar() -> Iterator[HttpRecorder]:
-    server = HttpRecorder(ok).start()
+    server = HttpRecorder(answer_ok).start()
     yield server
     server.stop()
 

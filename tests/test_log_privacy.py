@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 from flask import Flask
@@ -14,7 +14,7 @@ from sdr_agent.simulator import WebhookClient, whatsapp_form
 from tests.admin.conftest import csrf_token
 from tests.conftest import AUTH_TOKEN, Clock, base_config, finish_background_work, signed_post
 from tests.fake_twilio import FakeTwilio
-from tests.http_recorder import HttpRecorder, Recorded
+from tests.http_recorder import HttpRecorder
 from tests.sentry_fixtures import sentry_sink, spellings  # noqa: F401 - pytest fixture
 from tests.sentry_sink import SentrySink
 
@@ -49,18 +49,6 @@ SECRETS = {
 DSN_KEY = "c0ffee0123456789abcdef0123456789"
 PERSONAL = [LEAD_PHONE, OTHER_PHONE, "Mariana", "Figueiredo", "Quasar", "funil comercial", "oitenta mil",
             "mariana@quasar", "quasar-robotics", "Rodrigo", "Tavares", "Rodi 🚀"]
-
-
-def ok(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
-    return 200, {"Content-Type": "text/plain"}, b"ok"
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpRecorder]:
-    """The CRM and handoff webhooks' far end."""
-    server = HttpRecorder(ok).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import hmac
 import json
 import socket
 import time
-from typing import Iterator
 
 import pytest
 import redis
@@ -25,17 +24,6 @@ PHONE = "+5511987650022"
 SECRET = "webhook-signing-secret"
 QUALIFYING = ["oi", "sim", "Ana Souza", "Acme", "1", "Queremos automatizar a qualificação", "50 mil", "este mês",
               "ana@acme.com.br"]
-
-
-def ok(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
-    return 200, {"Content-Type": "text/plain"}, b"ok"
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpRecorder]:
-    server = HttpRecorder(ok).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -29,9 +29,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from sqlalchemy import create_engine, text
-
-from tests.conftest import unavailable
+from tests.conftest import require_postgres, unavailable
 from tests.reliability.driver import Attempt, DriveResult, LoadDriver
 from tests.reliability.invariants import Audit, audit, path_violations, script_path
 from tests.reliability.redis_server import PrivateRedis, RedisBinaryMissing, redis_server_path
@@ -53,14 +51,7 @@ def require_services() -> None:
         unavailable("redis-server", str(exc))
     if importlib.util.find_spec("gunicorn") is None:
         unavailable("gunicorn", "not installed in this Python")
-    engine = create_engine(server_url(), connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        unavailable("PostgreSQL", type(exc).__name__)
-    finally:
-        engine.dispose()
+    require_postgres(server_url())
 
 
 def scale(default: int) -> int:
