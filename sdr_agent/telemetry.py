@@ -536,12 +536,17 @@ def lock_wait_exceeded(waited_ms: float, stage: str | None = None, *, timeout_ms
     )
 
 
+def _current_scope() -> sentry_sdk.Scope:
+    """The scope of the message being traced, else the request's isolation scope."""
+    trace = _current_trace.get()
+    return trace._scope if trace is not None and trace._scope is not None else sentry_sdk.get_isolation_scope()
+
+
 def no_speech(stage: str | None) -> None:
     """A voice turn with no usable speech: warning breadcrumb and `sdr.voice.no_speech` metric."""
     if not _state.enabled:
         return
-    trace = _current_trace.get()
-    scope = trace._scope if trace is not None and trace._scope is not None else sentry_sdk.get_isolation_scope()
+    scope = _current_scope()
     scope.add_breadcrumb(category="voice.no_speech", level="warning", message="No speech detected",
                          data={"stage": stage})
     sentry_metrics.count("sdr.voice.no_speech", 1, attributes={"stage": stage or UNKNOWN})
@@ -551,8 +556,7 @@ def message_throttled(notice: bool, stage: str | None) -> None:
     """A message over its lead's rate limit, stored unprocessed: breadcrumb and `sdr.message.throttled` metric."""
     if not _state.enabled:
         return
-    trace = _current_trace.get()
-    scope = trace._scope if trace is not None and trace._scope is not None else sentry_sdk.get_isolation_scope()
+    scope = _current_scope()
     scope.set_tag("throttled", "notice" if notice else "quiet")
     scope.add_breadcrumb(category="rate_limit", level="warning", message="Message over the rate limit",
                          data={"notice": notice, "stage": stage})

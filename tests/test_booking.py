@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -16,7 +15,7 @@ from sdr_agent.scheduling import free_slots
 from sdr_agent.simulator import WebhookClient
 from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config, finish_background_work
 from tests.fake_twilio import FakeTwilio, use_fake_twilio
-from tests.http_recorder import HttpRecorder, answer_ok
+from tests.http_recorder import HttpRecorder
 
 PHONE = "+5511987650033"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -29,16 +28,9 @@ START = datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def calendar() -> Iterator[HttpRecorder]:
-    server = HttpRecorder(answer_ok).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app_config(database_url: str, redis_url: str | None, calendar: HttpRecorder) -> dict[str, str]:
+def app_config(database_url: str, redis_url: str | None, receiver: HttpRecorder) -> dict[str, str]:
     return base_config(database_url, redis_url, PUBLIC_BASE_URL="https://sdr.example.com",
-                       SDR_CALENDAR_WEBHOOK_URL=f"{calendar.url}/calendar", SDR_WEBHOOK_SECRET="s",
+                       SDR_CALENDAR_WEBHOOK_URL=f"{receiver.url}/calendar", SDR_WEBHOOK_SECRET="s",
                        TWILIO_WHATSAPP_FROM="whatsapp:+14155238886", SDR_BOOKING_HOLIDAYS="2026-03-04")
 
 
@@ -165,7 +157,7 @@ def test_ten_leads_racing_for_one_slot_make_one_booking(booking_app: Flask) -> N
                if phone not in confirmed)
 
 
-def test_reschedule_and_cancel(booking_app: Flask, calendar: HttpRecorder) -> None:
+def test_reschedule_and_cancel(booking_app: Flask, receiver: HttpRecorder) -> None:
     qualify(booking_app)
     webhooks = WebhookClient(booking_app)
     webhooks.send_whatsapp(PHONE, "1")
@@ -188,7 +180,7 @@ def test_reschedule_and_cancel(booking_app: Flask, calendar: HttpRecorder) -> No
         reminders = db.session.scalars(select(OutboxItem).where(OutboxItem.purpose == "reminder")).all()
         assert [(r.status, r.last_error) for r in reminders] == [("skipped", "the booking was cancelled")] * 2
     finish_background_work(booking_app)
-    events = [json.loads(r.body)["event"] for r in calendar.requests]
+    events = [json.loads(r.body)["event"] for r in receiver.requests]
     assert sorted(events) == sorted(["booking.created", "booking.cancelled"] * 2)
 
 
