@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .probe import Cost
 from .run import FLOOR_LABEL, GROWN_LABEL, Results, sentry_label
-from .targets import Verdict, judge, rss_growth
+from .targets import Verdict, cpu_ratio, judge, rss_growth
 from .workload import SCRIPT
 
 START = "<!-- bench:latest:start -->"
@@ -61,18 +61,22 @@ def load_table(results: Results) -> str:
 
 
 def sentry_table(results: Results) -> str:
-    """Worker CPU per message and throughput with Sentry off, sampling 0.1 and 1.0."""
+    """Worker CPU per message (alternating rounds) and throughput (the load runs) for each Sentry setting."""
     off = results.run(sentry_label(None))
+    cost = results.sentry_cost
     rows = []
     for rate in results.plan.sentry_rates:
         run = results.run(sentry_label(rate))
-        rows.append(["off" if rate is None else f"traces {rate:g}", f"{run.cpu_ms_per_message:.2f}",
-                     f"{run.cpu_ms_per_message / off.cpu_ms_per_message:.3f}",
+        rows.append(["off" if rate is None else f"traces {rate:g}",
+                     f"{cost.cpu_ms_per_message[rate]:.2f}" if cost else "", f"{cpu_ratio(results, rate):.3f}"
+                     if rate is not None else "1.000", f"{run.cpu_ms_per_message:.2f}",
                      f"{run.load.throughput / off.load.throughput:.2f}",
                      "—" if run.transactions_at_sink is None else f"{run.transactions_at_sink:,} of {run.sent:,}"])
     floor = results.run(FLOOR_LABEL)
-    rows.append(["(floor)", f"{floor.cpu_ms_per_message:.2f}", "", "", ""])
-    return _table(["Sentry", "worker CPU ms/msg", "× off", "throughput × off", "transactions at sink / messages"], rows)
+    rows.append(["(floor)", "", "", f"{floor.cpu_ms_per_message:.2f}", "", ""])
+    rounds = f"{cost.rounds} alternating rounds, {min(cost.messages.values()):,} messages each" if cost else "not measured"
+    return _table(["Sentry", f"worker CPU ms/msg ({rounds})", "× off", "worker CPU ms/msg (load run)",
+                   "throughput × off (load runs)", "transactions at sink / messages"], rows)
 
 
 def counts_table(results: Results) -> str:
@@ -173,14 +177,12 @@ def latest_section(results: Results) -> str:
 def history_row(results: Results) -> str:
     """One line of the history table."""
     floor = results.run(FLOOR_LABEL)
-    off = results.run(sentry_label(None))
     sampled = results.run(sentry_label(0.1))
-    full = results.run(sentry_label(1.0))
     mid = results.counts_empty.mid_flow if results.counts_empty else Cost((), ())
     return (f"| {results.started_at:%Y-%m-%d %H:%M} | `{results.commit}` | {floor.load.throughput:,.0f} | "
             f"{sampled.load.throughput:,.0f} | {sampled.load.throughput / floor.load.throughput:.2f} | "
-            f"{sampled.load.p99_ms:.1f} | {sampled.cpu_ms_per_message / off.cpu_ms_per_message:.3f} | "
-            f"{full.cpu_ms_per_message / off.cpu_ms_per_message:.3f} | {len(mid.sql)} / {len(mid.redis)} |\n")
+            f"{sampled.load.p99_ms:.1f} | {cpu_ratio(results, 0.1):.3f} | "
+            f"{cpu_ratio(results, 1.0):.3f} | {len(mid.sql)} / {len(mid.redis)} |\n")
 
 
 def write_report(results: Results, path: Path) -> str:

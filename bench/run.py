@@ -5,6 +5,7 @@ import os
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +36,19 @@ class Counts:
 
     new_lead: Cost
     mid_flow: Cost
+
+
+@dataclass(frozen=True)
+class SentryCost:
+    """Worker CPU per message for each Sentry setting, from alternating rounds against services running side by side."""
+
+    rounds: int
+    messages: dict[float | None, int]
+    cpu_ms_per_message: dict[float | None, float]
+
+    def ratio(self, rate: float | None) -> float:
+        """CPU per message at this tracing rate / with Sentry off."""
+        return self.cpu_ms_per_message[rate] / self.cpu_ms_per_message[None]
 
 
 @dataclass
@@ -77,6 +91,7 @@ class Results:
     seeded: SeedResult | None = None
     overview_empty: OverviewTiming | None = None
     overview_grown: OverviewTiming | None = None
+    sentry_cost: SentryCost | None = None
     runs: list[LoadRun] = field(default_factory=list)
     duration_s: float = 0.0
 
@@ -129,6 +144,7 @@ class Bench:
         results.runs.append(self.floor())
         for rate in self.plan.sentry_rates:
             results.runs.append(self.service(sentry_label(rate), "empty", rate))
+        results.sentry_cost = self.sentry_cost()
         results.overview_empty = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
         results.seeded = seed(self.engine, self.plan.seed_leads)
         results.overview_grown = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
@@ -193,6 +209,35 @@ class Bench:
                        sent=len(batch), stored=self._stored_inbound(run), finished_leads=len(finished),
                        **self._final_stages(run, finished, self.results.final_stage),
                        transactions_at_sink=transactions if rate is not None else None)
+
+    def sentry_cost(self) -> SentryCost:
+        """One service per Sentry setting, started together and warmed up, then driven in turns, round
+        after round (the order reversed every other round); each one's worker CPU summed over its rounds."""
+        plan = self.plan
+        size = plan.cost_round_messages
+        cpu_s: dict[float | None, float] = {}
+        sent: dict[float | None, int] = {}
+        with ExitStack() as running:
+            services = []
+            for rate in plan.sentry_rates:
+                run = self._take_run()
+                batch = list(turns(plan.cost_warmup + plan.cost_rounds * size, plan.window))
+                warm = self._requests(run, f"{run}-cost-warm", batch[:plan.cost_warmup])
+                rounds = [self._requests(run, f"{run}-cost-{index}",
+                                         batch[plan.cost_warmup + index * size:plan.cost_warmup + (index + 1) * size])
+                          for index in range(plan.cost_rounds)]
+                env = service_env(self.database_url, self.redis_url, self.sink.dsn() if rate is not None else "", rate)
+                server = running.enter_context(GunicornServer("app:app", env, self.workdir / f"cost-{run}.log"))
+                replay(server.url, warm)
+                services.append((rate, server, rounds))
+                cpu_s[rate], sent[rate] = 0.0, 0
+            for index in range(plan.cost_rounds):
+                for rate, server, rounds in services if index % 2 == 0 else reversed(services):
+                    before = server.worker_cpu_seconds()
+                    load = replay(server.url, rounds[index])
+                    cpu_s[rate] += server.worker_cpu_seconds() - before
+                    sent[rate] += load.requests
+        return SentryCost(plan.cost_rounds, sent, {rate: cpu_s[rate] * 1000 / max(sent[rate], 1) for rate in sent})
 
     def _take_run(self) -> int:
         run = self.next_run

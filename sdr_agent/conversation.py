@@ -442,8 +442,8 @@ class ConversationService:
         if lead is not None:
             return lead
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(Lead)
+        session.connection().execute(
+            insert(Lead.__table__)
             .values(
                 phone=phone,
                 phone_hash=lead_key,
@@ -523,7 +523,8 @@ def _ends_call(result: StepResult) -> bool:
 
 def _stored_reply(session: Session, sid: str) -> str | None:
     """The reply body stored for an already-handled provider SID."""
-    row = session.execute(select(Message.reply_body).where(Message.provider_sid == sid)).first()
+    messages = Message.__table__
+    row = session.connection().execute(select(messages.c.reply_body).where(messages.c.provider_sid == sid)).first()
     return None if row is None else (row[0] or "")
 
 
@@ -550,7 +551,7 @@ def _store_messages(session: Session, lead_id: int, message: InboundMessage, bod
         for text in texts
     ]
     # A Core INSERT on the table, not the ORM's bulk path: the same single statement, far less Python.
-    session.execute(insert(Message.__table__), [inbound, *outbound])
+    session.connection().execute(insert(Message.__table__), [inbound, *outbound])
 
 
 def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime) -> None:
@@ -561,7 +562,7 @@ def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel:
         if event.kind is EventKind.STAGE_CHANGED
     ]
     if rows:
-        session.execute(insert(StageEvent.__table__), rows)
+        session.connection().execute(insert(StageEvent.__table__), rows)
 
 
 def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:

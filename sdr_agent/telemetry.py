@@ -24,6 +24,7 @@ from sentry_sdk import logger as sentry_logs
 from sentry_sdk import metrics as sentry_metrics
 from sentry_sdk.consts import OP
 from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.modules import ModulesIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger, ignore_logger_for_sentry_logs
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.integrations.rq import RqIntegration
@@ -46,6 +47,7 @@ UNTRACED_PATHS = frozenset({"/healthz", "/healthz/"})
 UNTRACED_PREFIXES = ("/static/",)
 # Below gunicorn's graceful_timeout (8 s) so a worker drains its queue before it is killed.
 SHUTDOWN_TIMEOUT_S = 5.0
+TRANSPORT_COMPRESSION_LEVEL = 1
 # The web request or RQ job that carries a message becomes its transaction; both run in a
 # scope of their own, so tags set there cannot leak into another message.
 ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
@@ -148,10 +150,14 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         "before_send_metric": _before_send_metric,
         # Explicit False: with None the SDK would read SENTRY_SPOTLIGHT itself, in any environment.
         "spotlight": False if spotlight is None else spotlight,
+        # Per-statement and per-command spans and breadcrumbs cost every request (traced or not) more
+        # than the rest of the SDK together (docs/benchmarks.md); the sdr.* spans time the same phases.
+        # The module list attached to every error event is read from disk once per worker, mid-traffic.
+        "disabled_integrations": [SqlalchemyIntegration(), RedisIntegration(), ModulesIntegration()],
+        # gzip level 1 instead of the SDK's 9: a few percent larger uploads for a fraction of the CPU.
+        "_experiments": {"transport_compression_level": TRANSPORT_COMPRESSION_LEVEL},
         "integrations": [
             FlaskIntegration(transaction_style="url"),
-            SqlalchemyIntegration(),
-            RedisIntegration(),
             RqIntegration(),
             # Python logging: breadcrumbs from INFO, error events from ERROR, Sentry logs from WARNING
             # (our own structured logs go through sentry_sdk.logger at any level).
@@ -336,6 +342,13 @@ class MessageTrace:
             yield _NO_SPAN
             return
         started = time.monotonic()
+        if not self._sampled():
+            # Nothing of an unsampled transaction is sent: time the phase for the budget check only.
+            try:
+                yield _NO_SPAN
+            finally:
+                self._record_span(op, description or op, (time.monotonic() - started) * 1000)
+            return
         with sentry_sdk.start_span(op=op, name=description or op) as sdk_span:
             handle = TelemetrySpan(sdk_span, self)
             for key, value in self._span_defaults().items():
@@ -377,6 +390,10 @@ class MessageTrace:
         sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
                                    fingerprint=["qualification-outcome", outcome])
         sentry_metrics.count("sdr.lead.outcome", 1, attributes={"outcome": outcome, "channel": self.channel})
+
+    def _sampled(self) -> bool:
+        current = self._scope.span if self._scope is not None else None
+        return current is not None and bool(current.sampled)
 
     def _span_defaults(self) -> dict[str, Any]:
         return _present({"channel": self.channel, "stage": self.stage, "language": self.language,

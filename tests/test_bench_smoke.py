@@ -66,6 +66,15 @@ def test_sentry_runs_send_sampled_transactions_to_the_sink(smoke: Results) -> No
 
 
 @pytest.mark.slow
+def test_sentry_cost_is_measured_in_alternating_rounds_for_every_setting(smoke: Results) -> None:
+    cost = smoke.sentry_cost
+    assert cost is not None and cost.rounds == SMOKE.cost_rounds
+    assert set(cost.messages) == set(SMOKE.sentry_rates)
+    assert all(sent == SMOKE.cost_rounds * SMOKE.cost_round_messages for sent in cost.messages.values())
+    assert all(cpu > 0 for cpu in cost.cpu_ms_per_message.values())
+
+
+@pytest.mark.slow
 def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     write_report(smoke, report)

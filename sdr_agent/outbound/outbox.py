@@ -35,7 +35,8 @@ def add_outbox_item(
     """Queue one send; returns its id, or None when an item with this key already exists."""
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        dialect_insert(OutboxItem)
+        # The table, not the entity: ORM bulk-insert machinery costs more than the statement itself.
+        dialect_insert(OutboxItem.__table__)
         .values(
             lead_id=lead_id,
             kind=kind,
@@ -50,6 +51,6 @@ def add_outbox_item(
         )
         # The same logical send asked for twice (a retried job, a replayed sweep) is one row.
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxItem.id)
+        .returning(OutboxItem.__table__.c.id)
     )
-    return session.execute(statement).scalar()
+    return session.connection().execute(statement).scalar()
