@@ -6,11 +6,12 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
@@ -182,7 +183,7 @@ class ConversationService:
             if lock.timed_out:
                 lock_wait_exceeded(lock.waited_ms, timeout_ms=self.settings.lock_timeout_seconds * 1000)
             try:
-                reply = self._in_transaction(sid, phone, lead_key, notes, work)
+                reply = self._in_transaction(sid, phone, lead_key, notes, work, serialized=lock.acquired)
             except DATABASE_DOWN_ERRORS as exc:
                 raise StorageUnavailable(type(exc).__name__) from exc
             except Exception as exc:  # the lead must still get an answer; the error is reported
@@ -197,13 +198,22 @@ class ConversationService:
         return reply
 
     def _in_transaction(
-        self, sid: str, phone: str, lead_key: str, notes: TurnNotes, work: Callable[[Session, Lead, datetime], Reply]
+        self, sid: str, phone: str, lead_key: str, notes: TurnNotes, work: Callable[[Session, Lead, datetime], Reply],
+        serialized: bool = False,
     ) -> Reply:
+        """`work` in one transaction under the lead's row lock, unless `sid` already has a stored reply."""
         now = self.clock()
         with self.session_factory() as session, session.begin():
             with notes.trace.span("sdr.load", "lead and retry check"):
-                lead = self._lock_lead(session, phone, lead_key, now)
-                stored = _stored_reply(session, sid)
+                if serialized:
+                    # Under the Redis lock, whoever handled this SID before has committed: one statement
+                    # locks the lead and reads the stored reply.
+                    lead, stored = self._lock_lead(session, phone, lead_key, now, sid)
+                else:
+                    # Only the row lock orders us: the retry check must be a statement of its own, after
+                    # the lock, so its snapshot sees what the previous holder committed.
+                    lead = self._lock_lead(session, phone, lead_key, now)[0]
+                    stored = _stored_reply(session, sid)
             if stored is not None:
                 return Reply(body=stored, duplicate=True)
             reply = work(session, lead, now)
@@ -421,7 +431,7 @@ class ConversationService:
             else:
                 # Rare: the flood overtook the lead's first message, or follows an ended call. Opening a
                 # thread changes the lead, so only here is its row lock taken.
-                lead = self._lock_lead(session, message.phone, lead_key, now)
+                lead = self._lock_lead(session, message.phone, lead_key, now)[0]
                 lead_id, lead_state = lead.id, lead.state
                 thread_id = lead.current_thread_id or self._open_thread(session, lead, message.channel, now)
             state = LeadState.from_dict(lead_state, self.settings.default_language)
@@ -435,12 +445,16 @@ class ConversationService:
         return Reply(body=body, texts=texts, language=state.language, stage_before=state.stage,
                      stage_after=state.stage)
 
-    def _lock_lead(self, session: Session, phone: str, lead_key: str, now: datetime) -> Lead:
-        """Load the lead with a row lock, creating it first if this number is new."""
-        query = select(Lead).where(Lead.phone_hash == lead_key).with_for_update()
-        lead = session.scalars(query).first()
-        if lead is not None:
-            return lead
+    def _lock_lead(self, session: Session, phone: str, lead_key: str, now: datetime,
+                   sid: str | None = None) -> tuple[Lead, str | None]:
+        """Load the lead with a row lock, creating it first if this number is new; with `sid`, also the
+        reply already stored for that provider SID, in the same statement."""
+        query = select(Lead, _stored_reply_query(sid)) if sid is not None else select(Lead, null())
+        # OF leads: the stored reply is read, never locked (it may belong to another lead's row).
+        query = query.where(Lead.phone_hash == lead_key).with_for_update(of=Lead)
+        row = session.execute(query).first()
+        if row is not None:
+            return row[0], row[1]
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.connection().execute(
             insert(Lead.__table__)
@@ -460,7 +474,8 @@ class ConversationService:
             # target: phone and phone_hash are both unique, and either may be the one that collides.
             .on_conflict_do_nothing()
         )
-        return session.scalars(query).one()
+        lead, stored = session.execute(query).one()
+        return lead, stored
 
     def _call_of(self, session: Session, lead: Lead, message: InboundMessage, now: datetime) -> Call:
         """The call a voice turn belongs to; started here if its opening never reached us."""
@@ -526,6 +541,14 @@ def _stored_reply(session: Session, sid: str) -> str | None:
     messages = Message.__table__
     row = session.connection().execute(select(messages.c.reply_body).where(messages.c.provider_sid == sid)).first()
     return None if row is None else (row[0] or "")
+
+
+def _stored_reply_query(sid: str) -> ScalarSelect[str]:
+    """A scalar subquery: the reply stored for this provider SID, the empty string for a stored message
+    answered with nothing, NULL when the SID was never stored."""
+    messages = Message.__table__
+    return (select(func.coalesce(messages.c.reply_body, ""))
+            .where(messages.c.provider_sid == sid).scalar_subquery())
 
 
 def _store_messages(session: Session, lead_id: int, message: InboundMessage, body: str, thread_id: int,
