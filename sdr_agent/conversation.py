@@ -190,8 +190,8 @@ class ConversationService:
                 notes.failed(exc)
                 log.exception("processing failed; resetting the thread", extra={"channel": trace.channel})
                 reply = recover(lead_key, exc)
-        if not reply.duplicate:
-            self.gate.remember_reply(cache_key, reply.body)
+            if not reply.duplicate:
+                lock.remember(cache_key, reply.body)  # cached as the lock is released, in the same round trip
         if notes.outbox_ids and self.dispatcher is not None:
             self.dispatcher.submit(notes.outbox_ids)
         notes.report(reply)

@@ -23,13 +23,26 @@ REPLY_TTL_SECONDS = 3600  # Twilio retries within minutes; an hour is plenty
 LOCK_EXPIRY_SECONDS = 15  # longer than any message takes; frees the lock if a worker dies
 
 
+# Release the lead's lock if it is still ours and cache the reply, in one round trip.
+RELEASE_AND_REMEMBER_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
 @dataclass
 class LockOutcome:
-    """How taking a lead's lock went."""
+    """How taking a lead's lock went; `remember` a reply to have it cached as the lock is released."""
 
     acquired: bool
     waited_ms: float
     timed_out: bool = False  # another message held the lock for the whole wait
+    reply: tuple[str, str] | None = None  # (cache key, body) to cache on release
+
+    def remember(self, cache_key: str, body: str) -> None:
+        """Cache this reply when the lock is released (with Redis, in the release's round trip)."""
+        self.reply = (cache_key, body)
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class LeadGate:
         self.local_windows = LocalWindows(self.rate_limit)
         # One round trip does the reply-cache lookup and, on a miss, the counting (EVALSHA).
         self._admit = redis.register_script(ADMIT_SCRIPT) if redis is not None else None
+        self._release_and_remember = redis.register_script(RELEASE_AND_REMEMBER_SCRIPT) if redis is not None else None
 
     def admit(self, cache_key: str, lead_key: str, sid: str) -> Admission:
         """A cached reply (a retry, not counted), else the SID's place in the lead's rate-limit window."""
@@ -127,7 +141,18 @@ class LeadGate:
         try:
             yield outcome
         finally:
-            if lock is not None:
+            if lock is None:
+                if outcome.reply is not None:
+                    self.remember_reply(*outcome.reply)
+            elif outcome.reply is not None and self._release_and_remember is not None:
+                cache_key, body = outcome.reply
+                try:
+                    self._release_and_remember(keys=[lock.name, _reply_key(cache_key)],
+                                               args=[lock.local.token, body.encode("utf-8"), REPLY_TTL_SECONDS])
+                except RedisError as exc:
+                    # Redis gone: the lock expires by itself, and the database answers retries.
+                    log.warning("lead lock release failed: %s", type(exc).__name__)
+            else:
                 try:
                     lock.release()
                 except (LockError, RedisError) as exc:
