@@ -36,6 +36,8 @@ MAX_P50_RATIO_TO_OFF = 6.0
 # than a healthy one (an SDK retrying or looping on errors would).
 MAX_CPU_RATIO_TO_HEALTHY = 2.0
 MAX_RSS_GROWTH_MB = 25.0  # per worker, from a quarter of a phase's load to its end
+# Longer than one upload to the slow ingest (5 s), so a sender blocked on it is free again.
+SLOW_INGEST_WAIT_S = 15.0
 MAX_RATE_LIMITED_UPLOADS_PER_WORKER = 3  # after a 429 the SDK stays quiet for Retry-After seconds
 
 
@@ -117,6 +119,11 @@ def drive(service: Service, label: str, plan: Plan, sink: SentrySink | None) -> 
         # Uploads are asynchronous: give the last transactions a moment to arrive.
         messages = len({attempt.sid for attempt in result.attempts})
         sink.wait_for(lambda: sink.item_counts().get("transaction", 0) - transactions_before >= messages, timeout=10)
+    elif sink is not None:
+        # A phase can be over (about a second at this size) while each worker's sender still waits on
+        # the slow ingest of the phase before (5 s per upload): its first upload goes out once the
+        # sender is free, and meets this phase's behaviour. Measured above, before this wait.
+        sink.wait_for(lambda: sink.request_count > uploads_before, timeout=SLOW_INGEST_WAIT_S)
     latencies = sorted((a.ended - a.started) * 1000 for a in result.attempts if a.acked and a.number == 1)
     return Phase(
         label=label,
