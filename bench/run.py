@@ -192,8 +192,7 @@ class Bench:
         files = [self._requests(run, f"{run}-{part}", part_turns) for part, part_turns in
                  (("warm", batch[:plan.warmup]), ("checkpoint", batch[plan.warmup:plan.checkpoint]),
                   ("measured", batch[plan.checkpoint:]))]
-        dsn = self.sink.dsn() if rate is not None else ""
-        env = service_env(self.database_url, self.redis_url, dsn, rate)
+        env = self._service_env(rate)
         traced_before = self._traced()
         with GunicornServer("app:app", env, self.workdir / f"service-{run}.log") as server:
             replay(server.url, files[0])
@@ -229,8 +228,8 @@ class Bench:
                 rounds = [self._requests(run, f"{run}-cost-{index}",
                                          batch[plan.cost_warmup + index * size:plan.cost_warmup + (index + 1) * size])
                           for index in range(plan.cost_rounds)]
-                env = service_env(self.database_url, self.redis_url, self.sink.dsn() if rate is not None else "", rate)
-                server = running.enter_context(GunicornServer("app:app", env, self.workdir / f"cost-{run}.log"))
+                server = running.enter_context(GunicornServer("app:app", self._service_env(rate),
+                                                              self.workdir / f"cost-{run}.log"))
                 replay(server.url, warm)
                 services.append((rate, server, rounds))
                 sent[rate] = 0
@@ -243,6 +242,10 @@ class Bench:
             cpu_ms = {rate: (server.worker_cpu_seconds() - cpu_start[rate]) * 1000 / max(sent[rate], 1)
                       for rate, server, _rounds in services}
         return SentryCost(plan.cost_rounds, sent, cpu_ms)
+
+    def _service_env(self, rate: float | None) -> dict[str, str]:
+        """The service's environment, sending to the sink at this tracing rate (None: Sentry off)."""
+        return service_env(self.database_url, self.redis_url, self.sink.dsn() if rate is not None else "", rate)
 
     def _take_run(self) -> int:
         run = self.next_run

@@ -538,9 +538,7 @@ def _ends_call(result: StepResult) -> bool:
 
 def _stored_reply(session: Session, sid: str) -> str | None:
     """The reply body stored for an already-handled provider SID."""
-    messages = Message.__table__
-    row = session.connection().execute(select(messages.c.reply_body).where(messages.c.provider_sid == sid)).first()
-    return None if row is None else (row[0] or "")
+    return session.connection().execute(select(_stored_reply_query(sid))).scalar()
 
 
 def _stored_reply_query(sid: str) -> ScalarSelect[str]:

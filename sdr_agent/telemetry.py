@@ -342,23 +342,19 @@ class MessageTrace:
             yield _NO_SPAN
             return
         started = time.monotonic()
-        if not self._sampled():
-            # Nothing of an unsampled transaction is sent: time the phase for the budget check only.
-            try:
-                yield _NO_SPAN
-            finally:
-                self._record_span(op, description or op, (time.monotonic() - started) * 1000)
-            return
-        with sentry_sdk.start_span(op=op, name=description or op) as sdk_span:
-            handle = TelemetrySpan(sdk_span, self)
-            for key, value in self._span_defaults().items():
-                handle.set_data(key, value)
-            for key, value in data.items():
-                handle.set_data(key, value)
-            try:
+        try:
+            if not self._sampled():
+                yield _NO_SPAN  # nothing of an unsampled transaction is sent: timed for the budget check only
+                return
+            with sentry_sdk.start_span(op=op, name=description or op) as sdk_span:
+                handle = TelemetrySpan(sdk_span, self)
+                for key, value in self._span_defaults().items():
+                    handle.set_data(key, value)
+                for key, value in data.items():
+                    handle.set_data(key, value)
                 yield handle
-            finally:
-                self._record_span(op, description or op, (time.monotonic() - started) * 1000)
+        finally:
+            self._record_span(op, description or op, (time.monotonic() - started) * 1000)
 
     def stage_changed(self, from_stage: str | None, to_stage: str, seconds_in_previous: float | None,
                       channel: str | None = None, language: str | None = None) -> None:
