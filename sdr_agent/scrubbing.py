@@ -89,10 +89,10 @@ def _replace_number(match: re.Match[str]) -> str:
     return match.group(0) if match.group("keep") is not None else FILTERED
 
 
-def scrub_text(text: str, known: re.Pattern[str] | None = None) -> str:
+def scrub_text(text: str, known: KnownValues | None = None) -> str:
     """Replace phone numbers, e-mails, CPF/CNPJ, card numbers, credentials and known values."""
     if known is not None:
-        text = known.sub(FILTERED, text)
+        text = known.redact(text)
     if "@" in text or "%40" in text:
         text = _ADDRESS_RULES.sub(_replace_address, text)
     lowered = text.lower()
@@ -103,20 +103,47 @@ def scrub_text(text: str, known: re.Pattern[str] | None = None) -> str:
     return text
 
 
-def known_values_pattern(values: Iterable[str | None]) -> re.Pattern[str] | None:
-    """A pattern for these literal values (4+ characters) as written, URL-encoded or JSON-escaped."""
+class KnownValues:
+    """Literal values (4+ characters) never to send, as written, URL-encoded or JSON-escaped, in any case."""
+
+    def __init__(self, variants: set[str]) -> None:
+        # Longest first so a value wins over a shorter value it contains.
+        self._alternatives = sorted(variants, key=len, reverse=True)
+        self._folded = tuple({_fold(variant) for variant in variants})
+        self._pattern: re.Pattern[str] | None = None
+
+    def redact(self, text: str) -> str:
+        """Replace every whole-word occurrence of a known value with FILTERED."""
+        # Most strings sent (stage names, counts, log templates) hold no known value: a substring
+        # test on the case-folded text settles them without compiling this message's pattern.
+        folded = _fold(text)
+        if not any(variant in folded for variant in self._folded):
+            return text
+        if self._pattern is None:
+            alternatives = "|".join(re.escape(variant) for variant in self._alternatives)
+            # Whole words only: a short answer like "sim" must not eat the middle of "simulator".
+            self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+        return self._pattern.sub(FILTERED, text)
+
+
+# re.IGNORECASE matches "İ" and "ı" to "i" by their simple lower case; str.casefold() does not.
+_FOLD_FIXES = str.maketrans({"İ": "i", "ı": "i"})
+
+
+def _fold(text: str) -> str:
+    """Case-fold so that any two characters re.IGNORECASE treats as equal fold alike."""
+    return text.translate(_FOLD_FIXES).casefold()
+
+
+def known_values(values: Iterable[str | None]) -> KnownValues | None:
+    """The values (4+ characters) never to send, with their URL-encoded and JSON-escaped spellings."""
     variants: set[str] = set()
     for value in values:
         value = (value or "").strip()
         if len(value) < _KNOWN_VALUE_MIN_LENGTH:
             continue
         variants.update({value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]})
-    if not variants:
-        return None
-    # Longest first so a value wins over a shorter value it contains.
-    alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
-    # Whole words only: a short answer like "sim" must not eat the middle of "simulator".
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return KnownValues(variants) if variants else None
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -131,7 +158,7 @@ def _is_kept_key(key: str) -> bool:
     return key in KEPT_KEYS or key.lower().endswith(KEPT_KEY_SUFFIXES)
 
 
-def scrub_data(value: Any, known: re.Pattern[str] | None = None, _depth: int = 0) -> Any:
+def scrub_data(value: Any, known: KnownValues | None = None, _depth: int = 0) -> Any:
     """Scrub any JSON-like structure: sensitive keys filtered, strings scrubbed, numbers kept."""
     if isinstance(value, str):
         return scrub_text(value, known)
@@ -163,7 +190,7 @@ def scrub_data(value: Any, known: re.Pattern[str] | None = None, _depth: int = 0
     return scrub_text(repr(value), known)
 
 
-def scrub_request(request: Mapping[str, Any], known: re.Pattern[str] | None = None) -> dict[str, Any]:
+def scrub_request(request: Mapping[str, Any], known: KnownValues | None = None) -> dict[str, Any]:
     """Keep method, path and harmless headers; drop body, cookies, query values and other headers."""
     result: dict[str, Any] = {}
     for key, value in request.items():
@@ -187,7 +214,7 @@ def scrub_request(request: Mapping[str, Any], known: re.Pattern[str] | None = No
     return result
 
 
-def scrub_event(event: Mapping[str, Any], known: re.Pattern[str] | None = None) -> dict[str, Any]:
+def scrub_event(event: Mapping[str, Any], known: KnownValues | None = None) -> dict[str, Any]:
     """Scrub a serialized error or transaction event before it leaves the process."""
     rest = {key: value for key, value in event.items() if key not in ("request", "user", "extra")}
     result: dict[str, Any] = scrub_data(rest, known)
@@ -204,7 +231,7 @@ def scrub_event(event: Mapping[str, Any], known: re.Pattern[str] | None = None) 
     return result
 
 
-def _scrub_extra(extra: Mapping[str, Any], known: re.Pattern[str] | None) -> dict[str, Any]:
+def _scrub_extra(extra: Mapping[str, Any], known: KnownValues | None) -> dict[str, Any]:
     result: dict[str, Any] = scrub_data(extra, known)
     job = result.get("rq-job")
     if isinstance(job, dict) and "description" in job:
@@ -213,12 +240,12 @@ def _scrub_extra(extra: Mapping[str, Any], known: re.Pattern[str] | None) -> dic
     return result
 
 
-def scrub_breadcrumb(crumb: Mapping[str, Any], known: re.Pattern[str] | None = None) -> dict[str, Any]:
+def scrub_breadcrumb(crumb: Mapping[str, Any], known: KnownValues | None = None) -> dict[str, Any]:
     """Scrub a breadcrumb's message, category and data; keep its timestamp, type and level."""
     return scrub_data(crumb, known)
 
 
-def scrub_log(log: Mapping[str, Any], known: re.Pattern[str] | None = None) -> dict[str, Any]:
+def scrub_log(log: Mapping[str, Any], known: KnownValues | None = None) -> dict[str, Any]:
     """Scrub a structured log record's body and attributes."""
     result = dict(log)
     if isinstance(log.get("body"), str):
@@ -227,7 +254,7 @@ def scrub_log(log: Mapping[str, Any], known: re.Pattern[str] | None = None) -> d
     return result
 
 
-def scrub_metric(metric: Mapping[str, Any], known: re.Pattern[str] | None = None) -> dict[str, Any]:
+def scrub_metric(metric: Mapping[str, Any], known: KnownValues | None = None) -> dict[str, Any]:
     """Scrub a metric's attributes; name, value and unit are ours and kept."""
     result = dict(metric)
     result["attributes"] = scrub_data(metric.get("attributes") or {}, known)

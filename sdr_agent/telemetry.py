@@ -34,7 +34,7 @@ from sentry_sdk.utils import event_from_exception
 from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
-from sdr_agent.scrubbing import (known_values_pattern, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
+from sdr_agent.scrubbing import (KnownValues, known_values, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
                                  scrub_metric)
 
 log = logging.getLogger(__name__)
@@ -207,12 +207,12 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
     return sampler
 
 
-def _known(hint: Any = None) -> re.Pattern[str] | None:
-    # Events carry their message's pattern in the hint (MessageTrace._hand_over_redactions).
+def _known(hint: Any = None) -> KnownValues | None:
+    # Events carry their message's known values in the hint (MessageTrace._hand_over_redactions).
     if isinstance(hint, dict) and hint.get(_KNOWN_VALUES_HINT) is not None:
         return hint[_KNOWN_VALUES_HINT]
     trace = _current_trace.get()
-    return trace.known_pattern if trace is not None else None
+    return trace.known_values if trace is not None else None
 
 
 def _is_sentry_request(url: object) -> bool:
@@ -254,7 +254,7 @@ class TelemetrySpan:
         """Attach one non-personal value (stage, language, flow version, counts) to the span."""
         if self._span is None:
             return
-        known = self._trace.known_pattern if self._trace is not None else None
+        known = self._trace.known_values if self._trace is not None else None
         self._span.set_data(key, scrub_data({key: value}, known)[key])
 
 
@@ -271,8 +271,8 @@ class MessageTrace:
         self.stage: str | None = None
         self.language: str | None = None
         self.flow_version: str | None = None
-        self._pattern: re.Pattern[str] | None = None
-        self._pattern_stale = False
+        self._known: KnownValues | None = None
+        self._known_stale = False
         self._scope = scope
         self._started = time.monotonic()
         self._spans: list[tuple[str, str, float]] = []
@@ -281,9 +281,9 @@ class MessageTrace:
     def _hand_over_redactions(self, event: Any, hint: Any) -> Any:
         # Event processor: a web request's transaction is sent after the message's context has
         # ended, so the redactions travel to `before_send` in the event's hint.
-        if self.known_pattern is not None:
+        if self.known_values is not None:
             # Several messages in one job: the latest processor, the innermost message, wins.
-            hint[_KNOWN_VALUES_HINT] = self.known_pattern
+            hint[_KNOWN_VALUES_HINT] = self.known_values
         return event
 
     @property
@@ -325,15 +325,15 @@ class MessageTrace:
         if self._scope is None:
             return
         self._sensitive.extend(value for value in values if value)
-        self._pattern_stale = True  # compiled when something is about to be sent, not on every call
+        self._known_stale = True  # built when something is about to be sent, not on every call
 
     @property
-    def known_pattern(self) -> re.Pattern[str] | None:
-        """The pattern matching every value registered with `redact` (compiled on first use)."""
-        if self._pattern_stale:
-            self._pattern = known_values_pattern(self._sensitive)
-            self._pattern_stale = False
-        return self._pattern
+    def known_values(self) -> KnownValues | None:
+        """Every value registered with `redact` (built on first use)."""
+        if self._known_stale:
+            self._known = known_values(self._sensitive)
+            self._known_stale = False
+        return self._known
 
     @contextmanager
     def span(self, op: str, description: str | None = None, **data: Any) -> Iterator[TelemetrySpan]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from werkzeug.exceptions import Forbidden
 from sdr_agent import telemetry
 from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.phone import phone_hash
-from sdr_agent.scrubbing import (FILTERED, known_values_pattern, scrub_data, scrub_event, scrub_log, scrub_metric,
+from sdr_agent.scrubbing import (FILTERED, _fold, known_values, scrub_data, scrub_event, scrub_log, scrub_metric,
                                  scrub_text)
 from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink, parse_envelope
@@ -696,11 +697,28 @@ def test_logs_and_metrics_are_scrubbed_but_keep_their_shape() -> None:
 
 
 def test_known_values_are_removed_in_every_spelling_as_whole_words() -> None:
-    known = known_values_pattern([NAME, TEXT, "sim", None, ""])
+    known = known_values([NAME, TEXT, "sim", None, ""])
     assert known is not None
     text = f"{NAME.upper()} / {quote(NAME)} / {quote_plus(NAME)} / {json.dumps(TEXT)[1:-1]} / {TEXT} / simulator sim"
     assert scrub_text(text, known) == f"{FILTERED} / {FILTERED} / {FILTERED} / {FILTERED} / {FILTERED} / simulator sim"
-    assert known_values_pattern(["ok", None]) is None
+    assert known_values(["ok", None]) is None
+
+
+def test_known_values_match_whatever_case_insensitive_matching_would() -> None:
+    # The quick check before the pattern must never miss a spelling the pattern would catch.
+    known = known_values(["İstanbul Souſa ΣΊΣΥΦΟΣ Straße"])
+    assert known is not None
+    assert scrub_text("from istanbul sousa σίσυφοσ strasse", known) == "from istanbul sousa σίσυφοσ strasse"
+    assert scrub_text("lead: ıSTANBUL SOUSA σίσυφος STRAßE!", known) == f"lead: {FILTERED}!"
+
+
+def test_case_folding_agrees_with_case_insensitive_matching_for_every_cased_character() -> None:
+    cased = [chr(point) for point in range(0x110000)
+             if not 0xD800 <= point < 0xE000 and chr(point).lower() != chr(point).upper()]
+    haystack = "".join(cased) + "ı\u017f\u0345\u1fbe\u1e9b"  # characters matched through re's extra equivalences
+    for char in cased:
+        for match in re.finditer(re.escape(char), haystack, re.IGNORECASE):
+            assert _fold(match.group()) == _fold(char), (hex(ord(char)), hex(ord(match.group())))
 
 
 def test_sink_parses_length_prefixed_and_newline_terminated_items() -> None:
