@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
@@ -146,6 +147,8 @@ def known_values(values: Iterable[str | None]) -> KnownValues | None:
     return KnownValues(variants) if variants else None
 
 
+# Keys come from a small, fixed vocabulary (SDK fields, our attributes): each is judged once.
+@lru_cache(maxsize=4096)
 def is_sensitive_key(key: str) -> bool:
     """True when a mapping key names personal data or a credential, so its value is never sent."""
     if key in TWILIO_FIELDS or key.startswith(TWILIO_FIELD_PREFIXES):
@@ -154,6 +157,7 @@ def is_sensitive_key(key: str) -> bool:
     return normal in PERSONAL_KEYS or any(part in normal for part in SECRET_KEY_PARTS)
 
 
+@lru_cache(maxsize=4096)
 def _is_kept_key(key: str) -> bool:
     return key in KEPT_KEYS or key.lower().endswith(KEPT_KEY_SUFFIXES)
 
