@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.integrations.rq import RqIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.tracing import Span, Transaction
+from sentry_sdk.transport import HttpTransport
 from sentry_sdk.utils import event_from_exception
 from werkzeug.exceptions import HTTPException
 
@@ -48,6 +50,8 @@ UNTRACED_PREFIXES = ("/static/",)
 # Below gunicorn's graceful_timeout (8 s) so a worker drains its queue before it is killed.
 SHUTDOWN_TIMEOUT_S = 5.0
 TRANSPORT_COMPRESSION_LEVEL = 1
+# After a failed upload (ingest down, refused, timed out), uploads pause this long.
+UNREACHABLE_PAUSE_S = 1.0
 # The web request or RQ job that carries a message becomes its transaction; both run in a
 # scope of their own, so tags set there cannot leak into another message.
 ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
@@ -156,6 +160,7 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         "disabled_integrations": [SqlalchemyIntegration(), RedisIntegration(), ModulesIntegration()],
         # gzip level 1 instead of the SDK's 9: a few percent larger uploads for a fraction of the CPU.
         "_experiments": {"transport_compression_level": TRANSPORT_COMPRESSION_LEVEL},
+        "transport": BackingOffTransport,
         "integrations": [
             FlaskIntegration(transaction_style="url"),
             RqIntegration(),
@@ -170,6 +175,26 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         options["profile_session_sample_rate"] = settings.sentry_profiles_sample_rate
         options["profile_lifecycle"] = "trace"
     return options
+
+
+class BackingOffTransport(HttpTransport):
+    """The SDK's HTTP transport: one connection attempt per upload, and a pause after a failed upload."""
+
+    def _get_pool_options(self) -> dict[str, Any]:
+        # urllib3 retries a refused connection three times at once, each with a WARNING line: with the
+        # ingest down every upload cost four attempts and three log lines in the worker. An ingest that
+        # refused one attempt refuses the next a millisecond later; what is not sent is dropped.
+        return {**super()._get_pool_options(), "retries": False}
+
+    def _send_request(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super()._send_request(*args, **kwargs)
+        except Exception:
+            # As after a 429: for a moment uploads are dropped before they are serialised, instead of
+            # every message's envelope being gzipped for an ingest that cannot be reached.
+            resume = datetime.now(timezone.utc) + timedelta(seconds=UNREACHABLE_PAUSE_S)
+            self._disabled_until[None] = max(self._disabled_until.get(None, resume), resume)
+            raise
 
 
 def _spotlight_option(settings: Settings) -> bool | str | None:

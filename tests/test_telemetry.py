@@ -139,6 +139,60 @@ def test_init_runs_once_per_process(sentry_sink: SentrySink, sentry_dsn: str) ->
     assert client.transport._compression_level == telemetry.TRANSPORT_COMPRESSION_LEVEL
 
 
+def test_an_unreachable_ingest_gets_one_attempt_per_upload_and_no_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert telemetry.init_telemetry(settings_for(f"http://publickey@127.0.0.1:{port}/1"), "web")
+    with caplog.at_level(logging.DEBUG):
+        sentry_sdk.capture_message("first")
+        telemetry.flush_telemetry(SENT_ON_WIRE_TIMEOUT_S)
+    # urllib3 used to retry the refused connection three times, logging a WARNING for each.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3") and r.levelno >= logging.INFO] == []
+
+
+class ClosingIngest:
+    """An ingest that accepts connections and closes them unanswered; counts the connections."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        """Stop accepting."""
+        self.server.close()
+
+
+def test_a_failed_upload_pauses_uploads_for_a_moment_then_they_resume() -> None:
+    ingest = ClosingIngest()
+    try:
+        assert telemetry.init_telemetry(settings_for(f"http://publickey@127.0.0.1:{ingest.port}/1"), "web")
+        for number in range(20):
+            sentry_sdk.capture_message(f"during the outage {number}")
+            telemetry.flush_telemetry(SENT_ON_WIRE_TIMEOUT_S)
+        # Every message would have been an upload (20 connections); the first failure pauses them.
+        assert 1 <= ingest.connections <= 2, ingest.connections
+        paused_at = ingest.connections
+        time.sleep(telemetry.UNREACHABLE_PAUSE_S + 0.2)
+        sentry_sdk.capture_message("after the pause")
+        telemetry.flush_telemetry(SENT_ON_WIRE_TIMEOUT_S)
+        assert ingest.connections == paused_at + 1
+    finally:
+        ingest.close()
+
+
 def test_release_falls_back_to_the_git_commit(sentry_sink: SentrySink, sentry_dsn: str) -> None:  # noqa: F811
     git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     if git.returncode != 0:
