@@ -104,6 +104,15 @@ def scrub_text(text: str, known: KnownValues | None = None) -> str:
     return text
 
 
+# re.IGNORECASE matches "İ" and "ı" to "i" by their simple lower case; str.casefold() does not.
+_FOLD_FIXES = str.maketrans({"İ": "i", "ı": "i"})
+
+
+def _fold(text: str) -> str:
+    """Case-fold so that any two characters re.IGNORECASE treats as equal fold alike."""
+    return text.translate(_FOLD_FIXES).casefold()
+
+
 class KnownValues:
     """Literal values (4+ characters) never to send, as written, URL-encoded or JSON-escaped, in any case."""
 
@@ -125,15 +134,6 @@ class KnownValues:
             # Whole words only: a short answer like "sim" must not eat the middle of "simulator".
             self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
         return self._pattern.sub(FILTERED, text)
-
-
-# re.IGNORECASE matches "İ" and "ı" to "i" by their simple lower case; str.casefold() does not.
-_FOLD_FIXES = str.maketrans({"İ": "i", "ı": "i"})
-
-
-def _fold(text: str) -> str:
-    """Case-fold so that any two characters re.IGNORECASE treats as equal fold alike."""
-    return text.translate(_FOLD_FIXES).casefold()
 
 
 def known_values(values: Iterable[str | None]) -> KnownValues | None:
