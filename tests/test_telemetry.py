@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import socket
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, quote_plus
 
@@ -24,6 +25,7 @@ from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.phone import phone_hash
 from sdr_agent.scrubbing import (FILTERED, _fold, known_values, scrub_data, scrub_event, scrub_log, scrub_metric,
                                  scrub_text)
+from tests.loopback import LoopbackServer
 from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink, parse_envelope
 
@@ -151,32 +153,22 @@ def test_an_unreachable_ingest_gets_one_attempt_per_upload_and_no_log_lines(capl
     assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3") and r.levelno >= logging.INFO] == []
 
 
-class ClosingIngest:
+class ClosingIngest(LoopbackServer):
     """An ingest that accepts connections and closes them unanswered; counts the connections."""
 
     def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
         self.connections = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        ingest = self
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            connection.close()
+        class Hangup(BaseHTTPRequestHandler):
+            def handle(self) -> None:
+                ingest.connections += 1  # returning closes the connection before a byte is read or written
 
-    def close(self) -> None:
-        """Stop accepting."""
-        self.server.close()
+        super().__init__(Hangup, "closing-ingest")
 
 
 def test_a_failed_upload_pauses_uploads_for_a_moment_then_they_resume() -> None:
-    ingest = ClosingIngest()
+    ingest = ClosingIngest().start()
     try:
         assert telemetry.init_telemetry(settings_for(f"http://publickey@127.0.0.1:{ingest.port}/1"), "web")
         for number in range(20):
@@ -190,7 +182,7 @@ def test_a_failed_upload_pauses_uploads_for_a_moment_then_they_resume() -> None:
         telemetry.flush_telemetry(SENT_ON_WIRE_TIMEOUT_S)
         assert ingest.connections == paused_at + 1
     finally:
-        ingest.close()
+        ingest.stop()
 
 
 def test_release_falls_back_to_the_git_commit(sentry_sink: SentrySink, sentry_dsn: str) -> None:  # noqa: F811
