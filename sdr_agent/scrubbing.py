@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"
@@ -72,6 +73,22 @@ _NUMBER_RULES = re.compile("|".join([
     rf"{_NOT_ALNUM_BEFORE}\d{{10,19}}{_NOT_ALNUM_AFTER}",
 ]))
 _KNOWN_VALUE_MIN_LENGTH = 4
+# Strings up to this length have their scrubbed form and case fold remembered.
+_REMEMBERED_LENGTH = 64
+_REMEMBERED_STRINGS = 4096
+
+
+def _remember_short(function: Callable[[str], str]) -> Callable[[str], str]:
+    """Cache a pure str -> str function for short strings; longer ones are computed each time."""
+    # Nearly every string a message sends is one of a few hundred short ones (SDK name and version,
+    # stage names, log templates), so each is worked on once. The cache lives in process memory
+    # only, and a long string (an exception message, a payload) is never kept.
+    remembered = lru_cache(maxsize=_REMEMBERED_STRINGS)(function)
+
+    def short_or_computed(text: str) -> str:
+        return remembered(text) if len(text) <= _REMEMBERED_LENGTH else function(text)
+
+    return short_or_computed
 
 
 def _replace_address(match: re.Match[str]) -> str:
@@ -94,10 +111,14 @@ def scrub_text(text: str, known: KnownValues | None = None) -> str:
     """Replace phone numbers, e-mails, CPF/CNPJ, card numbers, credentials and known values."""
     if known is not None:
         text = known.redact(text)
+    return _scrub_patterns(text)
+
+
+@_remember_short
+def _scrub_patterns(text: str) -> str:
     if "@" in text or "%40" in text:
         text = _ADDRESS_RULES.sub(_replace_address, text)
-    lowered = text.lower()
-    if any(hint in lowered for hint in _SECRET_HINTS):
+    if any(map(text.lower().__contains__, _SECRET_HINTS)):
         text = _SECRET_RULES.sub(_replace_secret, text)
     if _NUMBER_HINT.search(text) is not None or (len(text) >= 32 and _HEX_HINT.search(text) is not None):
         text = _NUMBER_RULES.sub(_replace_number, text)
@@ -108,6 +129,7 @@ def scrub_text(text: str, known: KnownValues | None = None) -> str:
 _FOLD_FIXES = str.maketrans({"İ": "i", "ı": "i"})
 
 
+@_remember_short
 def _fold(text: str) -> str:
     """Case-fold so that any two characters re.IGNORECASE treats as equal fold alike."""
     return text.translate(_FOLD_FIXES).casefold()
@@ -126,8 +148,7 @@ class KnownValues:
         """Replace every whole-word occurrence of a known value with FILTERED."""
         # Most strings sent (stage names, counts, log templates) hold no known value: a substring
         # test on the case-folded text settles them without compiling this message's pattern.
-        folded = _fold(text)
-        if not any(variant in folded for variant in self._folded):
+        if not any(map(_fold(text).__contains__, self._folded)):
             return text
         if self._pattern is None:
             alternatives = "|".join(re.escape(variant) for variant in self._alternatives)
@@ -170,7 +191,7 @@ def scrub_data(value: Any, known: KnownValues | None = None, _depth: int = 0) ->
         return value
     if _depth >= MAX_DEPTH:
         return FILTERED
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or isinstance(value, Mapping):  # dict first: the ABC check is slow
         result: dict[Any, Any] = {}
         for key, item in value.items():
             name = key if isinstance(key, str) else str(key)
@@ -183,6 +204,9 @@ def scrub_data(value: Any, known: KnownValues | None = None, _depth: int = 0) ->
                 result[key] = item
             elif _is_kept_key(name) and isinstance(item, (str, int, float, datetime)):
                 result[key] = item
+            elif isinstance(item, str):
+                # Most values are strings: scrubbed here, without a recursive call.
+                result[key] = scrub_text(item, known)
             else:
                 result[key] = scrub_data(item, known, _depth + 1)
         return result

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from types import MappingProxyType
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, quote_plus
 
@@ -756,6 +757,25 @@ def test_known_values_match_whatever_case_insensitive_matching_would() -> None:
     assert known is not None
     assert scrub_text("from istanbul sousa σίσυφοσ strasse", known) == "from istanbul sousa σίσυφοσ strasse"
     assert scrub_text("lead: ıSTANBUL SOUSA σίσυφος STRAßE!", known) == f"lead: {FILTERED}!"
+
+
+def test_remembered_scrubbing_never_carries_one_messages_known_values_to_another() -> None:
+    # Short strings have their scrubbed form remembered; known values are per message and must
+    # still apply, and stop applying, whatever was scrubbed before.
+    acme = known_values(["Acme Ltda"])
+    assert scrub_text("Acme Ltda") == "Acme Ltda"
+    assert scrub_text("Acme Ltda", acme) == FILTERED
+    assert scrub_text("Acme Ltda") == "Acme Ltda"
+    assert scrub_text("ACME LTDA", acme) == FILTERED
+    for text in ("call +5511987654321", "x" * 40 + " +5511987654321 " + "y" * 40):  # remembered, and too long to be
+        assert scrub_text(text) == scrub_text(text) == text.replace("+5511987654321", FILTERED)
+    long_name = "Empresa de Automação" + " Comercial" * 8
+    assert scrub_text(f"lead works at {long_name}", known_values([long_name])) == f"lead works at {FILTERED}"
+
+
+def test_read_only_mappings_are_scrubbed_like_dicts() -> None:
+    frozen = MappingProxyType({"phone": "+5511987654321", "note": {"text": "mail ana@example.com"}})
+    assert scrub_data(frozen) == {"phone": FILTERED, "note": {"text": f"mail {FILTERED}"}}
 
 
 def test_case_folding_agrees_with_case_insensitive_matching_for_every_cased_character() -> None:
