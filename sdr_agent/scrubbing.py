@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
@@ -85,6 +85,7 @@ def _remember_short(function: Callable[[str], str]) -> Callable[[str], str]:
     # only, and a long string (an exception message, a payload) is never kept.
     remembered = lru_cache(maxsize=_REMEMBERED_STRINGS)(function)
 
+    @wraps(function)
     def short_or_computed(text: str) -> str:
         return remembered(text) if len(text) <= _REMEMBERED_LENGTH else function(text)
 
