@@ -128,7 +128,11 @@ def redis_url(request: pytest.FixtureRequest) -> str | None:
     """A flushed Redis, or None; parametrize indirectly with absent/redis."""
     if request.param == "absent":
         return None
-    url = request.getfixturevalue("redis_server_url")
+    return flushed_redis(request.getfixturevalue("redis_server_url"))
+
+
+def flushed_redis(url: str) -> str:
+    """Empty the Redis database at `url` (reply caches, locks, rate-limit windows) and return the URL."""
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()

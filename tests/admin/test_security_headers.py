@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from sdr_agent import create_app
 from sdr_agent.simulator import call_form
-from tests.conftest import base_config, finish_background_work, signed_post
+from tests.conftest import base_config, finish_background_work, flushed_redis, signed_post
 
 from .conftest import ADMIN_PASSWORD, TOKEN_PATTERN, Send, log_in
 
@@ -74,7 +74,9 @@ def test_every_kind_of_response_carries_the_security_headers(client: FlaskClient
 @pytest.fixture
 def production_app(database_url: str, redis_server_url: str) -> Iterator[Flask]:
     """The app as SDR_ENV=production configures it (every secret explicit)."""
-    app = create_app(base_config(database_url, redis_server_url, SDR_ENV="production", ADMIN_PASSWORD=ADMIN_PASSWORD))
+    # Flushed: failed logins another test left in the limiter's window would answer this login 429.
+    app = create_app(base_config(database_url, flushed_redis(redis_server_url), SDR_ENV="production",
+                                 ADMIN_PASSWORD=ADMIN_PASSWORD))
     app.config["TESTING"] = True
     with app.app_context():
         from sdr_agent.extensions import db
