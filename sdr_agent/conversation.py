@@ -6,12 +6,11 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Sequence
 
-from sqlalchemy import func, insert, null, select
+from sqlalchemy import bindparam, func, insert, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.selectable import ScalarSelect
 
 from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
@@ -56,6 +55,24 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "ca
 
 # Errors that mean "the database is unreachable", answered 503 so Twilio retries later.
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+
+# The hot path's statements, built once: a statement object remembers its cache key, so SQLAlchemy
+# finds the compiled SQL without walking a freshly built statement on every message.
+# The reply stored for a provider SID: the empty string for a stored message answered with nothing,
+# NULL when the SID was never stored.
+_STORED_REPLY = (select(func.coalesce(Message.__table__.c.reply_body, ""))
+                 .where(Message.__table__.c.provider_sid == bindparam("sid")).scalar_subquery())
+# OF leads: the stored reply is read, never locked (it may belong to another lead's row).
+_LOCK_LEAD = select(Lead, null()).where(Lead.phone_hash == bindparam("lead_key")).with_for_update(of=Lead)
+_LOCK_LEAD_WITH_REPLY = (select(Lead, _STORED_REPLY).where(Lead.phone_hash == bindparam("lead_key"))
+                         .with_for_update(of=Lead))
+_SELECT_STORED_REPLY = select(_STORED_REPLY)
+_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_STAGE_EVENTS = insert(StageEvent.__table__)
+# A concurrent first message may have created the lead: then we wait on its lock. No conflict target:
+# phone and phone_hash are both unique, and either may be the one that collides.
+_INSERT_LEAD = {"postgresql": postgresql.insert(Lead.__table__).on_conflict_do_nothing(),
+                "sqlite": sqlite.insert(Lead.__table__).on_conflict_do_nothing()}
 
 
 class StorageUnavailable(RuntimeError):
@@ -449,32 +466,24 @@ class ConversationService:
                    sid: str | None = None) -> tuple[Lead, str | None]:
         """Load the lead with a row lock, creating it first if this number is new; with `sid`, also the
         reply already stored for that provider SID, in the same statement."""
-        query = select(Lead, _stored_reply_query(sid)) if sid is not None else select(Lead, null())
-        # OF leads: the stored reply is read, never locked (it may belong to another lead's row).
-        query = query.where(Lead.phone_hash == lead_key).with_for_update(of=Lead)
-        row = session.execute(query).first()
+        query = _LOCK_LEAD_WITH_REPLY if sid is not None else _LOCK_LEAD
+        params = {"lead_key": lead_key, "sid": sid} if sid is not None else {"lead_key": lead_key}
+        row = session.execute(query, params).first()
         if row is not None:
             return row[0], row[1]
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.connection().execute(
-            insert(Lead.__table__)
-            .values(
-                phone=phone,
-                phone_hash=lead_key,
-                language=self.settings.default_language,
-                stage=LeadState().stage,
-                score=0,
-                opted_out=False,
-                handed_off=False,
-                state={},
-                created_at=now,
-                updated_at=now,
-            )
-            # A concurrent first message may have created it: then we wait on its lock. No conflict
-            # target: phone and phone_hash are both unique, and either may be the one that collides.
-            .on_conflict_do_nothing()
-        )
-        lead, stored = session.execute(query).one()
+        session.connection().execute(_INSERT_LEAD[session.get_bind().dialect.name], {
+            "phone": phone,
+            "phone_hash": lead_key,
+            "language": self.settings.default_language,
+            "stage": LeadState().stage,
+            "score": 0,
+            "opted_out": False,
+            "handed_off": False,
+            "state": {},
+            "created_at": now,
+            "updated_at": now,
+        })
+        lead, stored = session.execute(query, params).one()
         return lead, stored
 
     def _call_of(self, session: Session, lead: Lead, message: InboundMessage, now: datetime) -> Call:
@@ -538,15 +547,7 @@ def _ends_call(result: StepResult) -> bool:
 
 def _stored_reply(session: Session, sid: str) -> str | None:
     """The reply body stored for an already-handled provider SID."""
-    return session.connection().execute(select(_stored_reply_query(sid))).scalar()
-
-
-def _stored_reply_query(sid: str) -> ScalarSelect[str]:
-    """A scalar subquery: the reply stored for this provider SID, the empty string for a stored message
-    answered with nothing, NULL when the SID was never stored."""
-    messages = Message.__table__
-    return (select(func.coalesce(messages.c.reply_body, ""))
-            .where(messages.c.provider_sid == sid).scalar_subquery())
+    return session.connection().execute(_SELECT_STORED_REPLY, {"sid": sid}).scalar()
 
 
 def _store_messages(session: Session, lead_id: int, message: InboundMessage, body: str, thread_id: int,
@@ -572,7 +573,7 @@ def _store_messages(session: Session, lead_id: int, message: InboundMessage, bod
         for text in texts
     ]
     # A Core INSERT on the table, not the ORM's bulk path: the same single statement, far less Python.
-    session.connection().execute(insert(Message.__table__), [inbound, *outbound])
+    session.connection().execute(_INSERT_MESSAGES, [inbound, *outbound])
 
 
 def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime) -> None:
@@ -583,7 +584,7 @@ def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel:
         if event.kind is EventKind.STAGE_CHANGED
     ]
     if rows:
-        session.connection().execute(insert(StageEvent.__table__), rows)
+        session.connection().execute(_INSERT_STAGE_EVENTS, rows)
 
 
 def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:

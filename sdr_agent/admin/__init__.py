@@ -2,7 +2,7 @@
 as the conversation service and never talk to Twilio directly."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, request
 
 from ..config import Settings
 from . import auth, simulator_views, views
@@ -19,6 +19,8 @@ def init_admin(app: Flask, settings: Settings) -> None:
     limiter = init_security(app, settings)
     # Only failed logins count, so an operator who types well is never slowed down.
     limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=_failed_login)(auth.bp)
+    # The login is all it limits: every other request (webhooks above all) skips its per-request checks.
+    limiter.request_filter(_not_login)
     conversation = app.extensions["sdr_conversation"]
     app.extensions["sdr_lead_actions"] = LeadActions(
         app.extensions["sdr_session_factory"], conversation.gate, settings.default_language
@@ -28,6 +30,10 @@ def init_admin(app: Flask, settings: Settings) -> None:
     app.register_blueprint(views.bp)
     if settings.is_development or settings.simulator:
         app.register_blueprint(simulator_views.bp)
+
+
+def _not_login() -> bool:
+    return request.blueprint != auth.bp.name
 
 
 def _failed_login(response: Response) -> bool:
