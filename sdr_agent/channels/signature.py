@@ -33,8 +33,13 @@ def is_valid_signature(req: Request, auth_token: str, public_base_url: str | Non
     if not signature:
         return False
     algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
-    validator = RequestValidator(auth_token)
-    return validator.validate(public_url(req, public_base_url), req.form, signature, algorithm)
+    return _validator(auth_token).validate(public_url(req, public_base_url), req.form, signature, algorithm)
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(auth_token: str) -> RequestValidator:
+    """One validator per token (a process has one or two), not one per request."""
+    return RequestValidator(auth_token)
 
 
 def twilio_signed(view: F) -> F:
