@@ -100,7 +100,19 @@ def growth_table(results: Results) -> str:
              f"{off.load.p99_ms:.1f}", ""],
             [f"load, {results.plan.seed_leads:,} more leads / {results.seeded.messages if results.seeded else 0:,} "
              "more messages", f"{grown.load.throughput:,.0f} msg/s", f"{grown.load.p50_ms:.1f}", f"{grown.load.p99_ms:.1f}",
-             f"p50 {grown.load.p50_ms / off.load.p50_ms:.2f} ×, p99 {grown.load.p99_ms / off.load.p99_ms:.2f} ×"]]
+             f"p50 {grown.load.p50_ms / off.load.p50_ms:.2f} ×, p99 {grown.load.p99_ms / off.load.p99_ms:.2f} × "
+             "(runs minutes apart)"]]
+    if results.growth:
+        growth, plan = results.growth, results.plan
+
+        def both(percentile: str) -> str:
+            return f"{growth.median(growth.empty, percentile):.1f} / {growth.median(growth.grown, percentile):.1f}"
+
+        throughput = [sum(r.requests for r in side) / sum(r.elapsed_s for r in side) for side in (growth.empty, growth.grown)]
+        rows.append([f"empty / grown DB side by side, {plan.growth_rounds} alternating rounds of "
+                     f"{plan.growth_round_messages:,} messages each (median of the rounds)",
+                     f"{throughput[0]:,.0f} / {throughput[1]:,.0f} msg/s", both("p50_ms"), both("p99_ms"),
+                     f"p50 {growth.ratio('p50_ms'):.2f} ×, p99 {growth.ratio('p99_ms'):.2f} ×"])
     if results.history:
         history = results.history
         rows.append([f"one message in-process, lead with {results.plan.history_messages:,} messages (median of "

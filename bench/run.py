@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -53,6 +54,28 @@ class SentryCost:
         return self.cpu_ms_per_message[rate] / self.cpu_ms_per_message[None]
 
 
+@dataclass(frozen=True)
+class GrowthComparison:
+    """The service on an empty and on the grown database, side by side, from alternating rounds."""
+
+    empty: list[LoadResult]
+    grown: list[LoadResult]
+
+    @staticmethod
+    def median(rounds: list[LoadResult], percentile: str) -> float:
+        """The median over rounds of one latency percentile ("p50_ms", "p99_ms")."""
+        return statistics.median(getattr(result, percentile) for result in rounds)
+
+    def ratio(self, percentile: str) -> float:
+        """Grown / empty, each the median of its rounds."""
+        return self.median(self.grown, percentile) / self.median(self.empty, percentile)
+
+    @property
+    def errors(self) -> int:
+        """Errors in every round of both services."""
+        return sum(result.errors for result in self.empty + self.grown)
+
+
 @dataclass
 class LoadRun:
     """One app under load: the measured replay, its workers' CPU and memory, and correctness checks."""
@@ -94,6 +117,7 @@ class Results:
     overview_empty: OverviewTiming | None = None
     overview_grown: OverviewTiming | None = None
     sentry_cost: SentryCost | None = None
+    growth: GrowthComparison | None = None
     runs: list[LoadRun] = field(default_factory=list)
     duration_s: float = 0.0
 
@@ -114,8 +138,10 @@ GROWN_LABEL = "service, Sentry off, grown DB"
 class Bench:
     """Runs the plan against one throwaway database and Redis database."""
 
-    def __init__(self, plan: Plan, database_url: str, redis_url: str, workdir: Path, results: Results) -> None:
+    def __init__(self, plan: Plan, server_url: str, database_url: str, redis_url: str, workdir: Path,
+                 results: Results) -> None:
         self.plan = plan
+        self.server_url = server_url
         self.database_url = database_url
         self.redis_url = redis_url
         self.workdir = workdir
@@ -153,6 +179,7 @@ class Bench:
         results.counts_grown = self.counts(4)
         results.history = self.history()
         results.runs.append(self.service(GROWN_LABEL, "grown", None))
+        results.growth = self.growth_comparison()
 
     def counts(self, first_lead: int) -> Counts:
         """Counted cost of a new lead's first message and of a mid-flow message."""
@@ -243,6 +270,31 @@ class Bench:
                       for rate, server, _rounds in services}
         return SentryCost(plan.cost_rounds, sent, cpu_ms)
 
+    def growth_comparison(self) -> GrowthComparison:
+        """The service (Sentry off) on a new empty database and on the grown one, both running and warmed
+        up, then driven in turns, round after round (the order reversed every other round): the load runs
+        on the empty and the grown database are minutes apart, and the machine drifts over minutes."""
+        plan = self.plan
+        size = plan.growth_round_messages
+        with ExitStack() as running:
+            empty_url = running.enter_context(throwaway_database(self.server_url, self.redis_url, "sdr_bench_empty"))
+            sides: list[tuple[GunicornServer, list[Path], list[LoadResult]]] = []
+            for database_url in (empty_url, self.database_url):
+                run = self._take_run()
+                batch = list(turns(plan.cost_warmup + plan.growth_rounds * size, plan.window))
+                warm = self._requests(run, f"{run}-growth-warm", batch[:plan.cost_warmup])
+                rounds = [self._requests(run, f"{run}-growth-{index}",
+                                         batch[plan.cost_warmup + index * size:plan.cost_warmup + (index + 1) * size])
+                          for index in range(plan.growth_rounds)]
+                server = running.enter_context(GunicornServer("app:app", service_env(database_url, self.redis_url),
+                                                              self.workdir / f"growth-{run}.log"))
+                replay(server.url, warm)
+                sides.append((server, rounds, []))
+            for index in range(plan.growth_rounds):
+                for server, rounds, measured in sides if index % 2 == 0 else reversed(sides):
+                    measured.append(replay(server.url, rounds[index]))
+        return GrowthComparison(empty=sides[0][2], grown=sides[1][2])
+
     def _service_env(self, rate: float | None) -> dict[str, str]:
         """The service's environment, sending to the sink at this tracing rate (None: Sentry off)."""
         return service_env(self.database_url, self.redis_url, self.sink.dsn() if rate is not None else "", rate)
@@ -307,7 +359,7 @@ def run_benchmark(plan: Plan, server_url: str, redis_url: str, command: str, wor
                           workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
                           threads=int(os.environ.get("GUNICORN_THREADS", "4")), connections=CONNECTIONS)
         with tempfile.TemporaryDirectory(prefix="sdr-bench-") as scratch:
-            bench = Bench(plan, database_url, redis_url, workdir or Path(scratch), results)
+            bench = Bench(plan, server_url, database_url, redis_url, workdir or Path(scratch), results)
             try:
                 bench.execute()
             finally:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .run import FLOOR_LABEL, GROWN_LABEL, LoadRun, Results, sentry_label
+from .run import FLOOR_LABEL, LoadRun, Results, sentry_label
 
 MIN_SERVICE_TO_FLOOR = 0.30
 MAX_CPU_RATIO_FULL_TRACING = 1.25
@@ -54,12 +54,14 @@ def judge(results: Results) -> list[Verdict]:
     verdicts.append(Verdict(f"mid-flow ≤ {MAX_REDIS_PER_MESSAGE} Redis commands, same at every size",
                             " / ".join(map(str, mid_redis)),
                             max(mid_redis) <= MAX_REDIS_PER_MESSAGE and len(set(mid_redis)) == 1))
-    grown = results.run(GROWN_LABEL)
-    p50_ratio = grown.load.p50_ms / off.load.p50_ms
-    p99_ratio = grown.load.p99_ms / off.load.p99_ms
-    verdicts.append(Verdict(f"latency with 100k leads / 1M messages ≤ {MAX_GROWN_LATENCY_RATIO} × empty",
-                            f"p50 {p50_ratio:.2f} ×, p99 {p99_ratio:.2f} ×",
-                            max(p50_ratio, p99_ratio) <= MAX_GROWN_LATENCY_RATIO))
+    if results.growth:
+        # Judged on the alternating rounds: the two load runs are minutes apart and carry the machine's drift.
+        growth = results.growth
+        p50_ratio, p99_ratio = growth.ratio("p50_ms"), growth.ratio("p99_ms")
+        verdicts.append(Verdict(f"latency with 100k leads / 1M messages ≤ {MAX_GROWN_LATENCY_RATIO} × empty "
+                                "(alternating rounds, no errors)",
+                                f"p50 {p50_ratio:.2f} ×, p99 {p99_ratio:.2f} ×, {growth.errors} errors",
+                                max(p50_ratio, p99_ratio) <= MAX_GROWN_LATENCY_RATIO and not growth.errors))
     if results.history:
         verdicts.append(Verdict(f"latency with {results.plan.history_messages:,} messages of history ≤ "
                                 f"{MAX_GROWN_LATENCY_RATIO} × a fresh lead", f"{results.history.ratio:.2f} ×",

@@ -75,12 +75,22 @@ def test_sentry_cost_is_measured_in_alternating_rounds_for_every_setting(smoke: 
 
 
 @pytest.mark.slow
+def test_the_empty_and_the_grown_database_are_compared_in_alternating_rounds(smoke: Results) -> None:
+    growth = smoke.growth
+    assert growth is not None
+    assert len(growth.empty) == len(growth.grown) == SMOKE.growth_rounds
+    for result in growth.empty + growth.grown:
+        assert result.requests == SMOKE.growth_round_messages and result.errors == 0
+    assert growth.ratio("p50_ms") > 0 and growth.ratio("p99_ms") > 0
+
+
+@pytest.mark.slow
 def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     write_report(smoke, report)
     write_report(smoke, report)
     document = report.read_text(encoding="utf-8")
-    assert "dashboard overview page" in document
+    assert "dashboard overview page" in document and "alternating rounds of" in document
     for heading in ("### Targets", "### Throughput and latency", "### Sentry cost", "### Cost per message",
                     "### Growth", "### Memory"):
         assert document.count(heading) == 1, heading
