@@ -244,30 +244,16 @@ class Bench:
         the first round to a while after the last, idle turns included: what the SDK's threads send
         after a round (batched logs and metrics, a transport queue draining) is its cost too."""
         plan = self.plan
-        size = plan.cost_round_messages
-        sent: dict[float | None, int] = {}
         with ExitStack() as running:
-            services = []
-            for rate in plan.sentry_rates:
-                run = self._take_run()
-                batch = list(turns(plan.cost_warmup + plan.cost_rounds * size, plan.window))
-                warm = self._requests(run, f"{run}-cost-warm", batch[:plan.cost_warmup])
-                rounds = [self._requests(run, f"{run}-cost-{index}",
-                                         batch[plan.cost_warmup + index * size:plan.cost_warmup + (index + 1) * size])
-                          for index in range(plan.cost_rounds)]
-                server = running.enter_context(GunicornServer("app:app", self._service_env(rate),
-                                                              self.workdir / f"cost-{run}.log"))
-                replay(server.url, warm)
-                services.append((rate, server, rounds))
-                sent[rate] = 0
+            services = [self._warmed_service(running, self._service_env(rate), "cost", plan.cost_rounds,
+                                             plan.cost_round_messages) for rate in plan.sentry_rates]
             time.sleep(COST_SETTLE_S)  # the warm-ups' batched uploads go out before counting starts
-            cpu_start = {rate: server.worker_cpu_seconds() for rate, server, _rounds in services}
-            for index in range(plan.cost_rounds):
-                for rate, server, rounds in services if index % 2 == 0 else reversed(services):
-                    sent[rate] += replay(server.url, rounds[index]).requests
+            cpu_start = [server.worker_cpu_seconds() for server, _files in services]
+            measured = self._alternate(services)
             time.sleep(COST_SETTLE_S)
-            cpu_ms = {rate: (server.worker_cpu_seconds() - cpu_start[rate]) * 1000 / max(sent[rate], 1)
-                      for rate, server, _rounds in services}
+            sent = {rate: sum(result.requests for result in results) for rate, results in zip(plan.sentry_rates, measured)}
+            cpu_ms = {rate: (server.worker_cpu_seconds() - start) * 1000 / max(sent[rate], 1)
+                      for rate, (server, _files), start in zip(plan.sentry_rates, services, cpu_start)}
         return SentryCost(plan.cost_rounds, sent, cpu_ms)
 
     def growth_comparison(self) -> GrowthComparison:
@@ -275,25 +261,36 @@ class Bench:
         up, then driven in turns, round after round (the order reversed every other round): the load runs
         on the empty and the grown database are minutes apart, and the machine drifts over minutes."""
         plan = self.plan
-        size = plan.growth_round_messages
         with ExitStack() as running:
             empty_url = running.enter_context(throwaway_database(self.server_url, self.redis_url, "sdr_bench_empty"))
-            sides: list[tuple[GunicornServer, list[Path], list[LoadResult]]] = []
-            for database_url in (empty_url, self.database_url):
-                run = self._take_run()
-                batch = list(turns(plan.cost_warmup + plan.growth_rounds * size, plan.window))
-                warm = self._requests(run, f"{run}-growth-warm", batch[:plan.cost_warmup])
-                rounds = [self._requests(run, f"{run}-growth-{index}",
-                                         batch[plan.cost_warmup + index * size:plan.cost_warmup + (index + 1) * size])
-                          for index in range(plan.growth_rounds)]
-                server = running.enter_context(GunicornServer("app:app", service_env(database_url, self.redis_url),
-                                                              self.workdir / f"growth-{run}.log"))
-                replay(server.url, warm)
-                sides.append((server, rounds, []))
-            for index in range(plan.growth_rounds):
-                for server, rounds, measured in sides if index % 2 == 0 else reversed(sides):
-                    measured.append(replay(server.url, rounds[index]))
-        return GrowthComparison(empty=sides[0][2], grown=sides[1][2])
+            services = [self._warmed_service(running, service_env(database_url, self.redis_url), "growth",
+                                             plan.growth_rounds, plan.growth_round_messages)
+                        for database_url in (empty_url, self.database_url)]
+            empty, grown = self._alternate(services)
+        return GrowthComparison(empty=empty, grown=grown)
+
+    def _warmed_service(self, running: ExitStack, env: dict[str, str], tag: str, rounds: int,
+                        size: int) -> tuple[GunicornServer, list[Path]]:
+        """The service started within `running` and warmed up, with its requests for `rounds` rounds of `size`."""
+        warmup = self.plan.cost_warmup
+        run = self._take_run()
+        batch = list(turns(warmup + rounds * size, self.plan.window))
+        warm = self._requests(run, f"{run}-{tag}-warm", batch[:warmup])
+        files = [self._requests(run, f"{run}-{tag}-{index}", batch[warmup + index * size:warmup + (index + 1) * size])
+                 for index in range(rounds)]
+        server = running.enter_context(GunicornServer("app:app", env, self.workdir / f"{tag}-{run}.log"))
+        replay(server.url, warm)
+        return server, files
+
+    @staticmethod
+    def _alternate(services: list[tuple[GunicornServer, list[Path]]]) -> list[list[LoadResult]]:
+        """Each service's rounds, driven in turns, the order reversed every other round: drift falls on all alike."""
+        measured: list[list[LoadResult]] = [[] for _ in services]
+        order = list(enumerate(services))
+        for index in range(len(services[0][1])):
+            for position, (server, files) in order if index % 2 == 0 else reversed(order):
+                measured[position].append(replay(server.url, files[index]))
+        return measured
 
     def _service_env(self, rate: float | None) -> dict[str, str]:
         """The service's environment, sending to the sink at this tracing rate (None: Sentry off)."""
