@@ -49,6 +49,11 @@ def unavailable(service: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def pg_server_url() -> str:
+    """The PostgreSQL server the tests use: TEST_DATABASE_URL, else the local default."""
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+
+
 def require_postgres(server_url: str) -> None:
     """Fail (in CI) or skip unless the PostgreSQL server at this URL answers."""
     engine = create_engine(server_url, connect_args={"connect_timeout": 3})
@@ -64,7 +69,7 @@ def require_postgres(server_url: str) -> None:
 @contextmanager
 def fresh_postgres_database(prefix: str) -> Iterator[str]:
     """Create an empty database on the test PostgreSQL server; drop it afterwards."""
-    base = make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
+    base = make_url(pg_server_url())
     name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:

@@ -1,7 +1,6 @@
 """The benchmark harness in smoke mode: it runs end to end, and the counted costs meet the targets."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from bench.plan import SMOKE
 from bench.report import write_report
 from bench.run import FLOOR_LABEL, Results, run_benchmark
 from bench.targets import MAX_REDIS_PER_MESSAGE, MAX_SQL_PER_MESSAGE
-from tests.conftest import DEFAULT_PG, require_postgres, unavailable
+from tests.conftest import pg_server_url, require_postgres, unavailable
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,7 @@ def smoke(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Re
     """One smoke run of the harness: a few hundred requests per app, a small seeded database."""
     if shutil.which("wrk") is None:
         unavailable("wrk", "not installed (apt-get install -y wrk)")
-    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    server_url = pg_server_url()
     require_postgres(server_url)
     return run_benchmark(SMOKE, server_url, redis_server_url, "pytest tests/test_bench_smoke.py",
                          workdir=tmp_path_factory.mktemp("bench"))

@@ -1,18 +1,16 @@
 """The CPU profile of the hot path (`python -m bench.cpu_profile`) runs end to end and attributes Sentry's cost."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from bench.cpu_profile import SENTRY_FEATURES, report, run
-from tests.conftest import DEFAULT_PG, require_postgres
+from tests.conftest import pg_server_url, require_postgres
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_profile_finds_sentry_only_where_it_is_on(redis_server_url: str) -> None:
-    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    server_url = pg_server_url()
     require_postgres(server_url)
     floor, off, traced = run(server_url, redis_server_url, warmup=20, messages=60)
     assert (floor.setting, off.setting, traced.setting) == ("floor", "off", "0.1")

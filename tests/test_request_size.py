@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 from typing import Iterator
 
@@ -13,7 +12,7 @@ from flask.testing import FlaskClient
 from bench.environment import AUTH_TOKEN as SERVICE_TOKEN, PUBLIC_BASE_URL, throwaway_database, service_env
 from bench.server import GunicornServer
 from bench.workload import WHATSAPP_PATH, signed_line
-from tests.conftest import DEFAULT_PG, signed_post
+from tests.conftest import pg_server_url, signed_post
 from tests.dbcheck import Lead, count
 
 LIMIT = 64 * 1024
@@ -39,8 +38,7 @@ def test_a_body_just_under_the_limit_is_read(client: FlaskClient) -> None:
 @pytest.fixture(scope="module")
 def gunicorn(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]:
     """The real app under gunicorn.conf.py in production mode, on a migrated throwaway PostgreSQL database."""
-    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    with throwaway_database(server_url, redis_server_url, prefix="sdr_size_test") as database_url:
+    with throwaway_database(pg_server_url(), redis_server_url, prefix="sdr_size_test") as database_url:
         env = service_env(database_url, redis_server_url) | {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2"}
         log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
         with GunicornServer("app:app", env, log) as server:

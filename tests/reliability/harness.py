@@ -29,11 +29,11 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from tests.conftest import require_postgres, unavailable
+from tests.conftest import pg_server_url, require_postgres, unavailable
 from tests.reliability.driver import Attempt, DriveResult, LoadDriver
 from tests.reliability.invariants import Audit, audit, path_violations, script_path
 from tests.reliability.redis_server import PrivateRedis, RedisBinaryMissing, redis_server_path
-from tests.reliability.service import Service, running_service, server_url
+from tests.reliability.service import Service, running_service
 from tests.reliability.workload import Delivery, Job, Plan, build_plan, signed_delivery
 
 __all__ = [
@@ -51,7 +51,7 @@ def require_services() -> None:
         unavailable("redis-server", str(exc))
     if importlib.util.find_spec("gunicorn") is None:
         unavailable("gunicorn", "not installed in this Python")
-    require_postgres(server_url())
+    require_postgres(pg_server_url())
 
 
 def scale(default: int) -> int:

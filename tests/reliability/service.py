@@ -9,19 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from bench.environment import DEFAULT_SERVER_URL, service_env, throwaway_database
+from bench.environment import service_env, throwaway_database
 from bench.server import GunicornServer
 
+from tests.conftest import pg_server_url
 from tests.reliability.redis_server import PrivateRedis
 
 WORKERS = 3
 THREADS = 4
 RESPAWN_TIMEOUT_S = 30.0
-
-
-def server_url() -> str:
-    """The PostgreSQL server the tests use (TEST_DATABASE_URL, else the local default)."""
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER_URL
 
 
 @dataclass
@@ -82,7 +78,7 @@ def running_service(workdir: Path, *, workers: int = WORKERS, threads: int = THR
     private_redis = PrivateRedis(workdir / "redis").start()
     try:
         redis_url = private_redis.url
-        with throwaway_database(database_server_url or server_url(), redis_url, prefix="sdr_chaos") as database_url:
+        with throwaway_database(database_server_url or pg_server_url(), redis_url, prefix="sdr_chaos") as database_url:
             env = service_env(database_url, redis_url)
             env.update({"WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)})
             env.update(extra_env or {})
