@@ -38,6 +38,7 @@ SENTRY_FEATURES = {
 }
 # The app inside the request wrapper: taken off the wrapper's row, which keeps what Sentry adds around it.
 APP_INSIDE_WRAPPER = ("sentry_sdk/integrations/flask.py", "<lambda>")
+_MEASURED = {**SENTRY_FEATURES, "app": APP_INSIDE_WRAPPER}
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def summarise(stats: pstats.Stats, setting: str, messages: int) -> Profile:
     for (filename, _line, name), (_calls, _primitive, own_s, cumulative_s, _callers) in raw.items():
         component = component_of(filename)
         components[component] = components.get(component, 0.0) + own_s * 1000 / messages
-        for feature, (suffix, prefix) in {**SENTRY_FEATURES, "app": APP_INSIDE_WRAPPER}.items():
+        for feature, (suffix, prefix) in _MEASURED.items():
             if filename.endswith(suffix) and name.startswith(prefix):
                 features[feature] = features.get(feature, 0.0) + cumulative_s * 1000 / messages
     wrapper = next(iter(SENTRY_FEATURES))
