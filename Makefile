@@ -20,14 +20,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# `make run` is development by its own say-so (SDR_ENV=development): local defaults, loopback only.
+run: export SDR_ENV = development
 run: $(VENV)/.runtime
 	$(BIN)/flask --app app db upgrade
 	@echo ""
-	@echo "SDR Agent is starting on http://localhost:$(PORT)"
-	@echo "  Simulator:        http://localhost:$(PORT)/simulator   (chat with the bot as a lead)"
-	@echo "  Dashboard:        http://localhost:$(PORT)/admin       (password: ADMIN_PASSWORD, 'admin' locally)"
-	@echo "  WhatsApp webhook: http://localhost:$(PORT)/twilio/whatsapp"
-	@echo "  Health check:     http://localhost:$(PORT)/healthz"
+	@echo "SDR Agent is starting on http://127.0.0.1:$(PORT)"
+	@echo "  Simulator:        http://127.0.0.1:$(PORT)/simulator   (chat with the bot as a lead)"
+	@echo "  Dashboard:        http://127.0.0.1:$(PORT)/admin       (password: ADMIN_PASSWORD, 'admin' locally)"
+	@echo "  WhatsApp webhook: http://127.0.0.1:$(PORT)/twilio/whatsapp"
+	@echo "  Health check:     http://127.0.0.1:$(PORT)/healthz"
 	@echo "  Chat as a lead:   $(BIN)/flask --app app sdr chat   (in another terminal)"
 	@echo "  Call as a lead:   $(BIN)/flask --app app sdr call   (type what you would say)"
 	@echo ""

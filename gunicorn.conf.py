@@ -2,22 +2,30 @@
 import os
 import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+from sdr_agent.config import resolve_environment
+
+# Local development listens on loopback only; a deployment on every interface (Render routes to PORT).
+_HOST = "127.0.0.1" if resolve_environment(os.environ) == "development" else "0.0.0.0"
+bind = f"{_HOST}:{os.environ.get('PORT', '8000')}"
 # Threads, not processes, carry concurrency: a webhook mostly waits on PostgreSQL and Redis.
+# A thread also waits on a client that sends its headers slowly; 2 × 16 threads keep the
+# service answering while a few dozen such sockets hang (see README, "Slow clients").
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Twilio gives up on a webhook after 15 s; a stuck request must die well before that.
 timeout = 10
 graceful_timeout = 8
 keepalive = 5
-# Render's proxy terminates TLS; trust its X-Forwarded-* headers.
-forwarded_allow_ips = "*"
+# X-Forwarded-* headers are read by the app (werkzeug's ProxyFix, SDR_PROXY_HOPS), which trusts
+# exactly the configured number of proxies; gunicorn keeps its default of trusting loopback only.
 # Import the app once in the master: config errors stop the start with one line, and
 # workers share the loaded flow and code pages.
 preload_app = True
 accesslog = "-"
-# Paths only: our webhook URLs carry no personal data, and bodies are never logged.
+# Method and path only (no query string, no Referer, link tokens masked): dashboard searches
+# carry names, e-mails and phone numbers. Bodies are never logged.
+logger_class = "sdr_agent.access_log.PathOnlyLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from sdr_agent import create_app
 from sdr_agent.extensions import db
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Databases 0-2 and 5 belong to the test suites; the benchmark keeps to its own.
@@ -75,9 +76,9 @@ def service_env(database_url: str, redis_url: str | None, sentry_dsn: str = "",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or "",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
-        "PHONE_HASH_SECRET": "bench-phone-hash-secret",
-        "SECRET_KEY": "bench-secret-key",
+        "TWILIO_ACCOUNT_SID": EXAMPLE_ACCOUNT_SID,
+        "PHONE_HASH_SECRET": "bench-phone-hash-secret-0123456789abcdef",
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef0123",
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "SENTRY_DSN": sentry_dsn,

@@ -11,6 +11,7 @@ from flask import Flask, Response
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .booking.desk import BookingDesk
 from .config import PROJECT_ROOT, Settings
@@ -47,6 +48,10 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
     )
+    if settings.proxy_hops:
+        # Exactly this many proxies append to X-Forwarded-*; anything a client wrote before them is ignored.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     init_request_size_limit(app, settings.max_request_bytes)
     init_security_headers(app, settings)
     _ensure_sqlite_folder(settings.database_url)

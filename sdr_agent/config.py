@@ -39,6 +39,15 @@ DEVELOPMENT_DEFAULTS = {
 }
 
 
+# Secrets an attacker must not be able to guess: at least this many bytes outside development.
+SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN", "PHONE_HASH_SECRET", "SECRET_KEY", "SDR_WEBHOOK_SECRET")
+MIN_SECRET_BYTES = 32
+MIN_ADMIN_PASSWORD_CHARS = 12
+WEBHOOK_URL_SETTINGS = ("SDR_HANDOFF_WEBHOOK_URL", "SDR_CRM_WEBHOOK_URL", "SDR_CALENDAR_WEBHOOK_URL")
+# Variables a hosting platform sets: their presence means "deployed", whatever else is missing.
+PLATFORM_MARKERS = ("RENDER", "DYNO", "FLY_APP_NAME", "RAILWAY_ENVIRONMENT", "K_SERVICE", "KUBERNETES_SERVICE_HOST")
+
+
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
@@ -70,6 +79,7 @@ class Settings:
     crm_webhook_url: str | None
     webhook_secret: str | None
     simulator: bool
+    proxy_hops: int  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     max_request_bytes: int
     lock_timeout_seconds: float
     rate_limit_messages: int  # WhatsApp messages per lead and window processed; 0 = no limit
@@ -115,13 +125,9 @@ class Settings:
         """Build settings from an environment mapping (default: os.environ)."""
         env_map = dict(os.environ if environ is None else environ)
         reader = _Reader(env_map)
-        sdr_env = reader.text("SDR_ENV") or ("production" if env_map.get("RENDER") else "development")
-        if sdr_env not in ENVIRONMENTS:
-            raise ConfigError(f"SDR_ENV must be one of {', '.join(ENVIRONMENTS)}, got {sdr_env!r}")
+        sdr_env = resolve_environment(env_map)
         if sdr_env != "development":
-            for name in REQUIRED_OUTSIDE_DEVELOPMENT:
-                if not reader.text(name):
-                    raise ConfigError(f"{name} is required when SDR_ENV={sdr_env}")
+            _refuse_unsafe_secrets(reader, sdr_env)
         else:
             for name, value in DEVELOPMENT_DEFAULTS.items():
                 env_map.setdefault(name, value)
@@ -158,6 +164,7 @@ class Settings:
             crm_webhook_url=reader.text("SDR_CRM_WEBHOOK_URL"),
             webhook_secret=reader.text("SDR_WEBHOOK_SECRET"),
             simulator=reader.flag("SDR_SIMULATOR"),
+            proxy_hops=reader.non_negative_int("SDR_PROXY_HOPS", 0 if sdr_env == "development" else 1),
             max_request_bytes=reader.positive_int("SDR_MAX_REQUEST_BYTES", 64 * 1024),
             lock_timeout_seconds=reader.positive_float("SDR_LOCK_TIMEOUT_SECONDS", 5.0),
             rate_limit_messages=reader.non_negative_int("SDR_RATE_LIMIT_MESSAGES", 20),
@@ -191,6 +198,46 @@ class Settings:
         values = {name: getattr(self, name) for name in known}
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]
+
+
+def resolve_environment(environ: Mapping[str, str]) -> str:
+    """SDR_ENV when set; otherwise production wherever the process looks deployed, development only locally."""
+    explicit = (environ.get("SDR_ENV") or "").strip()
+    if explicit:
+        if explicit not in ENVIRONMENTS:
+            raise ConfigError(f"SDR_ENV must be one of {', '.join(ENVIRONMENTS)}, got {explicit!r}")
+        return explicit
+    if any((environ.get(marker) or "").strip() for marker in PLATFORM_MARKERS):
+        return "production"
+    # A local run uses SQLite; a PostgreSQL database (with or without a PORT to serve on) is a deployment.
+    if (environ.get("DATABASE_URL") or "").strip().startswith("postgres"):
+        return "production"
+    return "development"
+
+
+def _refuse_unsafe_secrets(reader: "_Reader", sdr_env: str) -> None:
+    """Outside development: every secret set, none a shipped default, none short enough to guess."""
+    for name in REQUIRED_OUTSIDE_DEVELOPMENT:
+        if not reader.text(name):
+            raise ConfigError(f"{name} is required when SDR_ENV={sdr_env}")
+    for name, default in DEVELOPMENT_DEFAULTS.items():
+        if reader.text(name) == default:
+            raise ConfigError(f"{name} is the public development default; set a value of your own for SDR_ENV={sdr_env}")
+    for name in SECRET_SETTINGS:
+        value = reader.text(name)
+        if value is not None and len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes when SDR_ENV={sdr_env} "
+                              "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    password = reader.text("ADMIN_PASSWORD")
+    if password is not None and len(password) < MIN_ADMIN_PASSWORD_CHARS:
+        raise ConfigError(f"ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD_CHARS} characters when SDR_ENV={sdr_env}")
+    if not reader.text("PUBLIC_BASE_URL"):
+        raise ConfigError(f"PUBLIC_BASE_URL is required when SDR_ENV={sdr_env}: Twilio signatures are checked "
+                          "against it (e.g. https://sdr-agent.onrender.com)")
+    webhooks = [name for name in WEBHOOK_URL_SETTINGS if reader.text(name)]
+    if webhooks and not reader.text("SDR_WEBHOOK_SECRET"):
+        raise ConfigError(f"SDR_WEBHOOK_SECRET is required when {webhooks[0]} is set (SDR_ENV={sdr_env}): "
+                          "receivers verify the signature made with it")
 
 
 # Outbound WhatsApp purposes that may need an approved template outside the 24-hour window.

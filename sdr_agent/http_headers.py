@@ -26,7 +26,9 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
+        # Flask-WTF's CSRF check on https compares the Referer with our own host, so the browser
+        # must send it to us; other sites still get nothing.
+        "Referrer-Policy": "same-origin",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
     if not settings.is_development:

@@ -16,6 +16,8 @@ WHATSAPP_PATH = "/twilio/whatsapp"
 VOICE_PATH = "/twilio/voice"
 VOICE_STATUS_PATH = "/twilio/voice/status"
 TWILIO_NUMBER = "+14155238886"
+# The account the forms claim when no other is given (tests and the benchmark configure this one).
+EXAMPLE_ACCOUNT_SID = "AC" + "1" * 32
 OPENING_LINES = {
     "pt-BR": "Olá! Vi o anúncio de vocês e quero saber mais.",
     "en": "Hello! I saw your ad and I would like to know more about your service.",
@@ -32,12 +34,13 @@ def new_message_sid() -> str:
     return "SM" + secrets.token_hex(16)
 
 
-def whatsapp_form(phone: str, text: str, sid: str | None = None, profile_name: str | None = None) -> dict[str, str]:
+def whatsapp_form(phone: str, text: str, sid: str | None = None, profile_name: str | None = None,
+                  account_sid: str = EXAMPLE_ACCOUNT_SID) -> dict[str, str]:
     """The form Twilio posts for an inbound WhatsApp text message."""
     form = {
         "MessageSid": sid or new_message_sid(),
         "SmsMessageSid": sid or "",
-        "AccountSid": "AC" + "0" * 32,
+        "AccountSid": account_sid,
         "From": f"whatsapp:{phone}",
         "To": "whatsapp:+14155238886",
         "Body": text,
@@ -58,11 +61,11 @@ def new_call_sid() -> str:
     return "CA" + secrets.token_hex(16)
 
 
-def call_form(phone: str, call_sid: str, **fields: str) -> dict[str, str]:
+def call_form(phone: str, call_sid: str, account_sid: str = EXAMPLE_ACCOUNT_SID, **fields: str) -> dict[str, str]:
     """The form Twilio posts to a voice webhook for a call from `phone`."""
     return {
         "CallSid": call_sid,
-        "AccountSid": "AC" + "0" * 32,
+        "AccountSid": account_sid,
         "From": phone,
         "To": TWILIO_NUMBER,
         "Caller": phone,
@@ -101,7 +104,8 @@ class WebhookClient:
 
     def send_whatsapp(self, phone: str, text: str) -> list[str]:
         """Send one WhatsApp message as the lead and return the bot's reply texts."""
-        status, body = self.post(WHATSAPP_PATH, whatsapp_form(phone, text))
+        account_sid = self.app.extensions["sdr_settings"].twilio_account_sid
+        status, body = self.post(WHATSAPP_PATH, whatsapp_form(phone, text, account_sid=account_sid))
         if status != 200:
             raise RuntimeError(f"webhook answered {status}: {body.strip()}")
         return reply_texts(body)
@@ -136,6 +140,7 @@ class CallSession:
         self.client = client
         self.phone = phone
         self.call_sid = new_call_sid()
+        self.account_sid = client.app.extensions["sdr_settings"].twilio_account_sid
         self.action: str | None = None
         self.last_twiml = ""
         self.seconds = 0
@@ -147,7 +152,7 @@ class CallSession:
 
     def start(self) -> list[str]:
         """Ring the number; returns what the bot says first."""
-        return self._post(VOICE_PATH, call_form(self.phone, self.call_sid, CallStatus="ringing"))
+        return self._post(VOICE_PATH, call_form(self.phone, self.call_sid, self.account_sid, CallStatus="ringing"))
 
     def say(self, speech: str, confidence: float = 0.92) -> list[str]:
         """Answer the open question by voice (an empty string is silence); returns the bot's next words."""
@@ -155,11 +160,12 @@ class CallSession:
             raise RuntimeError("the call has ended" if self.last_twiml else "start the call first")
         fields = {"SpeechResult": speech, "Confidence": f"{confidence:.2f}"} if speech else {}
         self.seconds += 8
-        return self._post(self.action, call_form(self.phone, self.call_sid, **fields))
+        return self._post(self.action, call_form(self.phone, self.call_sid, self.account_sid, **fields))
 
     def hang_up(self, status: str = "completed") -> None:
         """Send the call-status callback Twilio sends when the call is over."""
-        form = call_form(self.phone, self.call_sid, CallStatus=status, CallDuration=str(self.seconds))
+        form = call_form(self.phone, self.call_sid, self.account_sid, CallStatus=status,
+                         CallDuration=str(self.seconds))
         status_code, body = self.client.post(VOICE_STATUS_PATH, form)
         if status_code >= 300:
             raise RuntimeError(f"status callback answered {status_code}: {body.strip()}")

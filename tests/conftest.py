@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from sdr_agent import create_app
 from sdr_agent.extensions import db
-from sdr_agent.simulator import sign, whatsapp_form
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, sign, whatsapp_form
 from sdr_agent.worker.dispatch import InlineDispatcher
 from tests.http_recorder import HttpRecorder, answer_ok
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 CI = os.environ.get("CI", "").lower() == "true"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-PHONE_SECRET = "test-phone-hash-secret"
+PHONE_SECRET = "test-phone-hash-secret-0123456789abcdef"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 TABLES = ("bookings", "outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
@@ -151,9 +151,9 @@ def base_config(database_url: str, redis_url: str | None, **extra: str) -> dict[
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or "",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_ACCOUNT_SID": EXAMPLE_ACCOUNT_SID,
         "PHONE_HASH_SECRET": PHONE_SECRET,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-0123456789abcdef0123",
         "PUBLIC_BASE_URL": "",
         "SDR_DEFAULT_LANGUAGE": "pt-BR",
         "SENTRY_DSN": "",
@@ -162,6 +162,21 @@ def base_config(database_url: str, redis_url: str | None, **extra: str) -> dict[
     }
     config.update(extra)
     return config
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    """A complete, valid SDR_ENV=production environment (secrets long enough, nothing a shipped default)."""
+    env = {
+        "SDR_ENV": "production",
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PHONE_HASH_SECRET": PHONE_SECRET,
+        "SECRET_KEY": "production-secret-key-0123456789abcdef",
+        "DATABASE_URL": "postgres://u:p@db.internal:5432/sdr",
+        "REDIS_URL": "redis://kv.internal:6379",
+        "PUBLIC_BASE_URL": "https://sdr.example.com",
+    }
+    env.update(extra)
+    return env
 
 
 @pytest.fixture

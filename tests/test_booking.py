@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sdr_agent.extensions import db
 from sdr_agent.models import Booking, Lead, OutboxItem, StageEvent
 from sdr_agent.scheduling import free_slots
-from sdr_agent.simulator import WebhookClient
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, WebhookClient
 from tests.conftest import AUTH_TOKEN, BACKEND_MATRIX, Clock, base_config, finish_background_work
 from tests.fake_twilio import FakeTwilio, use_fake_twilio
 from tests.http_recorder import HttpRecorder
 
 PHONE = "+5511987650033"
-ACCOUNT_SID = "AC" + "1" * 32
+ACCOUNT_SID = EXAMPLE_ACCOUNT_SID
 QUALIFY_PT = ["oi", "sim", "Ana Souza", "Acme", "1", "Queremos automatizar a qualificação", "50 mil", "este mês",
               "ana@acme.com.br"]
 QUALIFY_EN = ["Hello! I saw your ad and I would like to know more about your service.", "yes", "John Smith",

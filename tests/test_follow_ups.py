@@ -16,14 +16,14 @@ from sdr_agent.extensions import db
 from sdr_agent.models import ConversationThread, Lead, OutboxItem
 from sdr_agent.outbound.delivery import deliver
 from sdr_agent.outbound.quiet_hours import QuietHours
-from sdr_agent.simulator import WebhookClient
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
 from sdr_agent.worker.follow_ups import queue_follow_ups
 from tests.conftest import BACKEND_MATRIX, Clock, base_config
 from tests.fake_twilio import FakeTwilio
 
 PHONE = "+5511987650033"
-ACCOUNT_SID = "AC" + "1" * 32
+ACCOUNT_SID = EXAMPLE_ACCOUNT_SID
 SENDER = "whatsapp:+14155238886"
 TEMPLATE = "HX" + "e" * 32
 MID_FLOW = ("Oi", "sim", "Ana Souza")  # leaves the lead at the company question

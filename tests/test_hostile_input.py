@@ -7,6 +7,7 @@ so it is generated on purpose rather than left to chance.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID
 from tests.conftest import signed_post
 
 LIMIT = 64 * 1024  # SDR_MAX_REQUEST_BYTES default
@@ -109,7 +111,7 @@ def test_whatsapp_webhook_survives_any_field_values(
     phone = fresh(from_, "whatsapp:+55119{:08d}")
     message_sid = fresh(sid, "SM{:032x}")
     form = dict(extra)
-    put(form, Body=body, From=phone, MessageSid=message_sid, ProfileName=profile, NumMedia=num_media, WaId=wa_id,
+    put(form, AccountSid=EXAMPLE_ACCOUNT_SID, Body=body, From=phone, MessageSid=message_sid, ProfileName=profile, NumMedia=num_media, WaId=wa_id,
         ButtonPayload=button, Latitude=latitude, Longitude=longitude, Address=address)
     for index in range(media_count):
         form[f"MediaUrl{index}"] = f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME{index}"
@@ -140,12 +142,13 @@ def test_status_callback_survives_any_field_values(
     extra: dict[str, str],
 ) -> None:
     form = dict(extra)
-    put(form, MessageSid=sid, MessageStatus=status, ErrorCode=error_code, ErrorMessage=error_message)
+    put(form, AccountSid=EXAMPLE_ACCOUNT_SID, MessageSid=sid, MessageStatus=status, ErrorCode=error_code,
+        ErrorMessage=error_message)
     response = signed_post(client, "/twilio/status", form)
     check_status(response, (200, 400, 413))
     known = (status or "").strip().lower() in ("sent", "delivered", "read", "failed")
     if response.status_code != 413:
-        assert (response.status_code == 200) == (known and bool((sid or "").replace("\x00", "").strip()))
+        assert (response.status_code == 200) == (known and bool(re.fullmatch(r"(SM|MM)[0-9a-fA-F]{32}", sid or "")))
 
 
 turns = st.one_of(st.integers(-3, 12).map(str), st.sampled_from(["10000", "10001", str(2**63), "", "1.5", "٣", " 2 "]),
@@ -164,7 +167,7 @@ turns = st.one_of(st.integers(-3, 12).map(str), st.sampled_from(["10000", "10001
 # A duration past PostgreSQL's INTEGER on a call that exists was a 500.
 @example(path="/twilio/voice/status", turn=None, call_sid="fresh", from_="fresh", speech=None, confidence=None,
          status="completed", duration=str(10**12), extra={})
-# A 64-character CallSid overflowed the `<CallSid>:<turn>` key on PostgreSQL: 503.
+# A 64-character CallSid overflowed the `<CallSid>:<turn>` key on PostgreSQL: 503 (now refused as malformed).
 @example(path="/twilio/voice", turn=None, call_sid="CA" + "a" * 1600, from_="fresh", speech=None, confidence=None,
          status=None, duration=None, extra={})
 def test_voice_webhooks_survive_any_field_values(
@@ -176,9 +179,10 @@ def test_voice_webhooks_survive_any_field_values(
     phone = fresh(from_, "+55119{:08d}")
     if sid is not None and call_sid == "fresh" and from_ == "fresh" and path != "/twilio/voice":
         # A turn or status of a call that exists runs the whole path, not just the unknown-call answer.
-        assert signed_post(client, "/twilio/voice", {"CallSid": sid, "From": phone or ""}).status_code == 200
+        assert signed_post(client, "/twilio/voice", {"CallSid": sid, "From": phone or "",
+                                                     "AccountSid": EXAMPLE_ACCOUNT_SID}).status_code == 200
     form = dict(extra)
-    put(form, CallSid=sid, From=phone, SpeechResult=speech, Confidence=confidence, CallStatus=status,
+    put(form, AccountSid=EXAMPLE_ACCOUNT_SID, CallSid=sid, From=phone, SpeechResult=speech, Confidence=confidence, CallStatus=status,
         CallDuration=duration)
     response = signed_post(client, target, form)
 

@@ -15,13 +15,13 @@ from sdr_agent.extensions import db
 from sdr_agent.models import Lead, Message, OutboxItem
 from sdr_agent.outbound.delivery import deliver
 from sdr_agent.outbound.outbox import WHATSAPP, add_outbox_item
-from sdr_agent.simulator import WebhookClient
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
 from tests.conftest import BACKEND_MATRIX, Clock, base_config
 from tests.fake_twilio import FakeTwilio, use_fake_twilio
 
 PHONE = "+5511987650011"
-ACCOUNT_SID = "AC" + "1" * 32
+ACCOUNT_SID = EXAMPLE_ACCOUNT_SID
 SENDER = "whatsapp:+14155238886"
 TEMPLATE = "HX" + "f" * 32
 

@@ -68,3 +68,45 @@ def test_correctly_signed_requests_pass_on_every_route(app: Flask, client: Flask
         form = form_for(path)
         response = client.post(target, data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, f"http://localhost{target}", form)})
         assert response.status_code in (200, 204), (path, response.status_code, response.get_data(as_text=True))
+
+
+# --- Strict identifiers: a correctly signed request that is not a real Twilio request ---------
+
+def test_a_captured_message_replayed_with_characters_moved_across_fields_is_refused(
+        client: FlaskClient, app: Flask) -> None:
+    form = whatsapp_form(PHONE, "oi")
+    url = "http://localhost/twilio/whatsapp"
+    signature = sign(AUTH_TOKEN, url, form)
+    assert client.post("/twilio/whatsapp", data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
+    # Twilio's signature joins sorted names and values with no separator: "MessageSid<sid>MessageTypetext"
+    # reads the same whether MessageType is a field or the tail of the SID.
+    shifted = {key: value for key, value in form.items() if key != "MessageType"}
+    shifted["MessageSid"] = form["MessageSid"] + "MessageType" + form["MessageType"]
+    shifted["SmsMessageSid"] = form["SmsMessageSid"]
+    assert sign(AUTH_TOKEN, url, shifted) == signature  # the forgery really carries a valid signature
+    response = client.post("/twilio/whatsapp", data=shifted, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 400
+    assert "MessageSid is not a Twilio SID" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("field", "value", "status", "reason"), [
+    ("MessageSid", "SM" + "g" * 32, 400, "MessageSid is not a Twilio SID"),
+    ("MessageSid", "XX" + "a" * 32, 400, "MessageSid is not a Twilio SID"),
+    ("SmsMessageSid", "SM" + "b" * 32, 400, "SmsMessageSid differs from MessageSid"),
+    ("AccountSid", "AC" + "2" * 32, 403, "AccountSid is not TWILIO_ACCOUNT_SID"),
+])
+def test_malformed_or_foreign_identifiers_are_refused_with_the_reason(
+        client: FlaskClient, field: str, value: str, status: int, reason: str) -> None:
+    form = {**whatsapp_form(PHONE, "oi"), field: value}
+    url = "http://localhost/twilio/whatsapp"
+    response = client.post("/twilio/whatsapp", data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)})
+    assert response.status_code == status
+    assert reason in response.get_data(as_text=True)
+
+
+def test_a_call_sid_must_be_well_formed(client: FlaskClient) -> None:
+    form = call_form(PHONE, "CA" + "1" * 31 + "x")
+    url = "http://localhost/twilio/voice"
+    response = client.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)})
+    assert response.status_code == 400
+    assert "CallSid is not a Twilio SID" in response.get_data(as_text=True)

@@ -6,6 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sdr_agent.models import ConversationThread, Lead, Message
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID
 from tests.conftest import BACKEND_MATRIX, signed_post
 from tests.dbcheck import rows
 
@@ -27,7 +28,7 @@ def outbound(app: Flask) -> None:
 
 
 def callback(client: FlaskClient, status: str, sid: str = SID, **extra: str) -> int:
-    form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "1" * 32, **extra}
+    form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": EXAMPLE_ACCOUNT_SID, **extra}
     return signed_post(client, PATH, form).status_code
 
 

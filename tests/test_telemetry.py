@@ -26,6 +26,7 @@ from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.phone import phone_hash
 from sdr_agent.scrubbing import (FILTERED, _fold, known_values, scrub_data, scrub_event, scrub_log, scrub_metric,
                                  scrub_text)
+from tests.conftest import production_env
 from tests.loopback import LoopbackServer
 from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink, parse_envelope
@@ -218,8 +219,7 @@ def test_profiles_are_continuous_and_follow_sampled_traces(sentry_sink: SentrySi
     ({"SENTRY_TRACES_SAMPLE_RATE": "0"}, 0.0),
 ])
 def test_trace_sample_rate_defaults_per_environment(env: dict[str, str], expected: float) -> None:
-    required = {"TWILIO_AUTH_TOKEN": "t", "PHONE_HASH_SECRET": "s", "SECRET_KEY": "k",
-                "DATABASE_URL": "sqlite:///x.db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    required = production_env(SDR_ENV="", DATABASE_URL="sqlite:///x.db", REDIS_URL="redis://127.0.0.1:6379/0")
     assert telemetry.traces_sample_rate(Settings.from_env({**required, **env})) == expected
 
 
@@ -645,9 +645,7 @@ def test_spotlight_in_development_receives_scrubbed_events_without_a_dsn(
 
 def test_spotlight_is_ignored_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTRY_SPOTLIGHT", "1")
-    production = Settings.from_env({"SDR_ENV": "production", "TWILIO_AUTH_TOKEN": "t", "PHONE_HASH_SECRET": "s",
-                                    "SECRET_KEY": "k", "DATABASE_URL": "sqlite:///x.db",
-                                    "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    production = Settings.from_env(production_env(DATABASE_URL="sqlite:///x.db", REDIS_URL="redis://127.0.0.1:6379/0"))
     assert telemetry.init_telemetry(production, "web") is False
 
 

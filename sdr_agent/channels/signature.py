@@ -16,7 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def public_url(req: Request, public_base_url: str | None) -> str:
-    """The URL Twilio signed: PUBLIC_BASE_URL + path, else the request URL as the proxy saw it."""
+    """The URL Twilio signed: PUBLIC_BASE_URL + path (always set outside development), else, locally
+    behind a tunnel, the request URL as the tunnel saw it."""
     query = req.query_string.decode("latin-1")
     path = req.path + (f"?{query}" if query else "")
     if public_base_url:
@@ -50,6 +51,12 @@ def twilio_signed(view: F) -> F:
         settings = current_app.extensions["sdr_settings"]
         if not is_valid_signature(request, settings.twilio_auth_token, settings.public_base_url):
             abort(403, description="invalid Twilio signature")
+        # A request signed with our token but for another account is a misrouted or replayed one.
+        account = request.form.get("AccountSid")
+        if settings.twilio_account_sid and not account:
+            abort(400, description="missing AccountSid")
+        if settings.twilio_account_sid and account != settings.twilio_account_sid:
+            abort(403, description="AccountSid is not TWILIO_ACCOUNT_SID")
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

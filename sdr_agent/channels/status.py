@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import or_, select, update
 
 from ..models import Message, utcnow
-from .form import SID_CHARS, clean_field
+from .form import clean_field, message_sid
 from .signature import twilio_signed
 
 bp = Blueprint("status", __name__)
@@ -33,10 +33,10 @@ STATUS_RANK = {
 def message_status() -> Response:
     """Record a delivery status; duplicates, stale updates and unknown SIDs change nothing."""
     # Cleaned like every webhook field: PostgreSQL refuses NUL even in a WHERE parameter.
-    sid = clean_field(request.form.get("MessageSid"), SID_CHARS)
+    sid = message_sid(request.form)
     status = clean_field(request.form.get("MessageStatus") or request.form.get("SmsStatus"), 20).lower()
-    if not sid or status not in STATUS_RANK:
-        abort(400, description="missing MessageSid or unknown MessageStatus")
+    if status not in STATUS_RANK:
+        abort(400, description="missing or unknown MessageStatus")
     lower = [name for name, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
     values = {"status": status, "status_updated_at": utcnow()}
     error_code = clean_field(request.form.get("ErrorCode"), 16)

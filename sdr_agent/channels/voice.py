@@ -10,7 +10,7 @@ from ..config import Settings
 from ..conversation import FINAL_CALL_STATUSES
 from ..messages import CallStart, InboundMessage, Outcome, Render, turn_sid
 from ..qualification import Flow, speech_hints
-from .form import SID_CHARS, clean_field, sender_phone
+from .form import CALL_SID_PREFIXES, clean_field, sender_phone, twilio_sid
 from .signature import twilio_signed
 from .voice_twiml import ask_and_listen, say_and_hang_up
 
@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"  # identical on every retry of one webhook request
 MAX_SPEECH_CHARS = 1024
 MAX_TURN = 10_000
-# A turn is stored under `<CallSid>:<turn>` in a 64-character column; Twilio's CallSids have 34.
-CALL_SID_CHARS = SID_CHARS - len(f":{MAX_TURN}")
 MAX_CALL_SECONDS = 24 * 3600
 # What Twilio puts in From when the caller hides their number ("ANONYMOUS", "RESTRICTED", … on a keypad).
 HIDDEN_CALLER_IDS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
@@ -107,10 +105,7 @@ def _twiml(body: str) -> Response:
 
 
 def _call_sid(form: MultiDict[str, str]) -> str:
-    call_sid = clean_field(form.get("CallSid"), CALL_SID_CHARS)
-    if not call_sid:
-        abort(400, description="missing CallSid")
-    return call_sid
+    return twilio_sid(form, "CallSid", CALL_SID_PREFIXES)
 
 
 def _caller(form: MultiDict[str, str]) -> str | None:

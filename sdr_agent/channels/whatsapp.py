@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..messages import InboundMessage, Outcome
-from .form import SID_CHARS, clean_field, sender_phone
+from .form import SID_CHARS, clean_field, message_sid, sender_phone
 from .signature import twilio_signed
 from .twiml import messaging_reply
 
@@ -33,9 +33,7 @@ def render_whatsapp(outcome: Outcome) -> str:
 
 def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     """Turn Twilio's form into an InboundMessage, or abort 400 naming what is wrong."""
-    sid = clean_field(form.get("MessageSid") or form.get("SmsMessageSid"), SID_CHARS)
-    if not sid:
-        abort(400, description="missing MessageSid")
+    sid = message_sid(form)
     if not clean_field(form.get("From"), SID_CHARS):
         abort(400, description="missing From")
     phone = sender_phone(form)
