@@ -194,3 +194,13 @@ class Booking(db.Model):  # type: ignore[name-defined]
     token: Mapped[str] = mapped_column(String(43), unique=True)  # unguessable: the lead's .ics link
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OperatorSession(db.Model):  # type: ignore[name-defined]
+    """A dashboard login, kept server-side so that logging out (or a new password) ends it for real."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's random token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -32,7 +32,7 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PHONE_SECRET = "test-phone-hash-secret-0123456789abcdef"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-TABLES = ("bookings", "outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
+TABLES = ("operator_sessions", "bookings", "outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
 
 BACKEND_MATRIX = pytest.mark.parametrize(
     ("database_url", "redis_url"),
@@ -188,11 +188,7 @@ def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
 @pytest.fixture
 def app(app_config: dict[str, str]) -> Iterator[Flask]:
     """The real app on a clean database."""
-    app = create_app(app_config)
-    app.config["TESTING"] = True
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            db.create_all()
+    app = make_app(app_config)
     yield app
     finish_background_work(app)
     with app.app_context():
@@ -200,6 +196,16 @@ def app(app_config: dict[str, str]) -> Iterator[Flask]:
     redis_client = app.extensions["sdr_redis"]
     if redis_client is not None:
         redis_client.close()
+
+
+def make_app(config: dict[str, str]) -> Flask:
+    """The real app on `config`, its schema created when the database is a fresh SQLite file."""
+    app = create_app(config)
+    app.config["TESTING"] = True
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.create_all()
+    return app
 
 
 def finish_background_work(app: Flask) -> None:

@@ -2,12 +2,12 @@
 as the conversation service and never talk to Twilio directly."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask
 
 from ..config import Settings
 from . import auth, simulator_views, views
 from .actions import LeadActions
-from .security import LOGIN_LIMIT, init_security
+from .security import init_security
 
 # Stylesheet and script for both areas, outside /admin so the login page can use them.
 assets = Blueprint("sdr_assets", __name__, static_folder="static", static_url_path="/assets",
@@ -16,11 +16,7 @@ assets = Blueprint("sdr_assets", __name__, static_folder="static", static_url_pa
 
 def init_admin(app: Flask, settings: Settings) -> None:
     """Register the dashboard (and the simulator when enabled) on the app."""
-    limiter = init_security(app, settings)
-    # Only failed logins count, so an operator who types well is never slowed down.
-    limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=_failed_login)(auth.bp)
-    # The login is all it limits: every other request (webhooks above all) skips its per-request checks.
-    limiter.request_filter(_not_login)
+    init_security(app, settings)
     conversation = app.extensions["sdr_conversation"]
     app.extensions["sdr_lead_actions"] = LeadActions(
         app.extensions["sdr_session_factory"], conversation.gate, settings.default_language
@@ -31,10 +27,3 @@ def init_admin(app: Flask, settings: Settings) -> None:
     if settings.is_development or settings.simulator:
         app.register_blueprint(simulator_views.bp)
 
-
-def _not_login() -> bool:
-    return request.blueprint != auth.bp.name
-
-
-def _failed_login(response: Response) -> bool:
-    return response.status_code == 401

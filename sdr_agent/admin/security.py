@@ -1,27 +1,32 @@
-"""Dashboard security: operator session, CSRF tokens and login rate limiting."""
+"""Dashboard security: server-side operator sessions, CSRF tokens and attempt limits."""
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 
-from flask import Flask, Response, current_app, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import delete, select
 
 from ..config import Settings
+from ..models import OperatorSession, utcnow
+from .throttle import Throttle
 
 SESSION_KEY = "sdr_operator"
+PASSWORD_KEY = "sdr_password"
 SESSION_HOURS = 12
-LOGIN_LIMIT = "5 per minute"
-LIMITER_KEY = "sdr_login_limiter"
+# Five wrong passwords a minute, then twenty an hour: a client that keeps guessing waits longer.
+LOGIN_LIMITS = "5/minute;20/hour"
+LOGIN_THROTTLE_KEY = "sdr_login_throttle"
 
 csrf = CSRFProtect()
 
 
-def init_security(app: Flask, settings: Settings) -> Limiter:
-    """Configure sessions, CSRF and the login limiter for this app; returns the limiter."""
+def init_security(app: Flask, settings: Settings) -> None:
+    """Configure sessions, CSRF and the login throttle for this app."""
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -33,20 +38,18 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
     csrf.init_app(app)
-    # One limiter per app (Flask-Limiter keeps its storage on the instance). Redis shares
-    # the counts between gunicorn workers; without it, or while it is down, memory does.
-    limiter = Limiter(
-        key_func=get_remote_address,
-        storage_uri=settings.redis_url or "memory://",
-        storage_options={"socket_timeout": 2, "socket_connect_timeout": 2} if settings.redis_url else {},
-        in_memory_fallback_enabled=True,
-        key_prefix="sdr:login-limit",
-        default_limits=[],
-        strategy="moving-window",
-    )
-    limiter.init_app(app)
-    app.extensions[LIMITER_KEY] = limiter
-    return limiter
+    # Redis shares the counts between gunicorn workers; without it, or while it is down, memory does.
+    app.extensions[LOGIN_THROTTLE_KEY] = Throttle("login", LOGIN_LIMITS, settings.redis_url)
+
+
+def login_throttle() -> Throttle:
+    """The app's login throttle."""
+    return current_app.extensions[LOGIN_THROTTLE_KEY]
+
+
+def client_address() -> str:
+    """The client's address: the socket's, or what exactly SDR_PROXY_HOPS trusted proxies reported."""
+    return request.remote_addr or "unknown"
 
 
 def password_matches(candidate: str) -> bool:
@@ -58,20 +61,56 @@ def password_matches(candidate: str) -> bool:
 
 
 def log_in() -> None:
-    """Start a fresh operator session (a new cookie, so a planted one is worthless)."""
+    """Start a fresh operator session: a new cookie (so a planted one is worthless) naming a server-side row."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(hours=SESSION_HOURS)
+    with current_app.extensions["sdr_session_factory"].begin() as db_session:
+        db_session.execute(delete(OperatorSession).where(OperatorSession.expires_at < utcnow()))
+        db_session.add(OperatorSession(id=_row_id(token), expires_at=expires_at))
     session.clear()
     session.permanent = True
-    session[SESSION_KEY] = True
+    session[SESSION_KEY] = token
+    session[PASSWORD_KEY] = _password_fingerprint()
 
 
 def log_out() -> None:
-    """Forget the operator session."""
+    """End the operator session on the server too: a copy of the cookie is worthless afterwards."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        with current_app.extensions["sdr_session_factory"].begin() as db_session:
+            db_session.execute(delete(OperatorSession).where(OperatorSession.id == _row_id(token)))
     session.clear()
 
 
 def is_operator() -> bool:
-    """Whether this request comes from a logged-in operator."""
-    return bool(session.get(SESSION_KEY))
+    """Whether this request comes from a live operator session under the current ADMIN_PASSWORD."""
+    if "sdr_is_operator" not in g:
+        g.sdr_is_operator = _session_is_live()
+    return bool(g.sdr_is_operator)
+
+
+def _session_is_live() -> bool:
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not current_app.extensions["sdr_settings"].admin_password:
+        return False
+    # A new ADMIN_PASSWORD ends every session signed under the old one.
+    if not hmac.compare_digest(str(session.get(PASSWORD_KEY, "")), _password_fingerprint()):
+        return False
+    with current_app.extensions["sdr_session_factory"]() as db_session:
+        expires_at = db_session.scalar(select(OperatorSession.expires_at).where(OperatorSession.id == _row_id(token)))
+    return expires_at is not None and expires_at > utcnow()
+
+
+def _row_id(token: str) -> str:
+    """What the database keeps of a session token: its hash, so a copy of the table logs nobody in."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _password_fingerprint() -> str:
+    """A keyed digest of ADMIN_PASSWORD: the cookie holds this, never the password."""
+    settings = current_app.extensions["sdr_settings"]
+    message = (settings.admin_password or "").encode("utf-8")
+    return hmac.new(settings.secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
 
 
 def require_operator() -> ResponseReturnValue | None:
@@ -86,8 +125,8 @@ def require_operator() -> ResponseReturnValue | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after login: only paths inside the dashboard, never another site."""
-    if target and target.startswith("/admin") and not target.startswith("//"):
+    """Where to go after login: only paths inside the dashboard or the simulator, never another site."""
+    if target and target.startswith(("/admin", "/simulator")) and not target.startswith("//"):
         return target
     return url_for("admin.overview")
 

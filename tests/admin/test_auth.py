@@ -5,7 +5,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import BACKEND_MATRIX, base_config
+from tests.conftest import BACKEND_MATRIX, base_config, make_app
 from tests.dbcheck import Lead, count
 
 from .conftest import ADMIN_PASSWORD, Send, csrf_token, log_in
@@ -79,7 +79,8 @@ def test_logout_ends_the_session(operator: FlaskClient) -> None:
 def test_without_admin_password_nobody_can_log_in(database_url: str) -> None:
     from sdr_agent import create_app
 
-    app = create_app(base_config(database_url, None, ADMIN_PASSWORD="", SDR_ENV="staging", REDIS_URL="redis://127.0.0.1:1/0"))
+    app = create_app(base_config(database_url, None, ADMIN_PASSWORD="", SDR_ENV="staging", REDIS_URL="redis://127.0.0.1:1/0",
+                                 PUBLIC_BASE_URL="https://sdr.example.com"))
     client = app.test_client()
     token = csrf_token(client)
     assert client.post("/admin/login", data={"password": "", "csrf_token": token}).status_code == 401
@@ -131,3 +132,87 @@ def test_rate_limit_falls_back_to_memory_when_redis_is_down(database_url: str) -
     for _ in range(5):
         assert log_in(client, "guess").status_code == 401
     assert log_in(client).status_code == 429
+
+
+# --- The login limit behind a proxy, and under a burst -------------------------------------------
+
+def proxied_login(client: FlaskClient, password: str, client_ip: str, spoofed: str = "") -> int:
+    """A login as it reaches us through one proxy: the proxy appends the client's address."""
+    forwarded = f"{spoofed}, {client_ip}" if spoofed else client_ip
+    token = csrf_token(client)
+    response = client.post("/admin/login", data={"password": password, "csrf_token": token},
+                           headers={"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "http"})
+    return response.status_code
+
+
+def test_a_guessing_client_behind_the_proxy_does_not_lock_out_other_operators(database_url: str) -> None:
+    app = make_app(base_config(database_url, None, ADMIN_PASSWORD=ADMIN_PASSWORD, SDR_PROXY_HOPS="1"))
+    attacker, operator = app.test_client(), app.test_client()
+    # The attacker also writes its own X-Forwarded-For entries; only the proxy's last one counts.
+    assert [proxied_login(attacker, "guess", "203.0.113.5", spoofed=f"198.51.100.{n}") for n in range(6)] == \
+        [401] * 5 + [429]
+    assert proxied_login(operator, ADMIN_PASSWORD, "203.0.113.77") == 303
+    assert proxied_login(attacker, ADMIN_PASSWORD, "203.0.113.5", spoofed="203.0.113.77") == 429
+
+
+def test_a_refused_login_says_how_long_to_wait(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert log_in(client, "guess").status_code == 401
+    response = log_in(client, "guess")
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "Wait a minute" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("database_url", "redis_url"), [("sqlite", "redis"), ("postgresql", "redis")], indirect=True)
+def test_a_burst_of_parallel_guesses_gets_exactly_five_password_checks(live_server: str) -> None:
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    def guess(_index: int) -> int:
+        with requests.Session() as browser:
+            page = browser.get(f"{live_server}/admin/login", timeout=10).text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            return browser.post(f"{live_server}/admin/login", data={"password": "guess", "csrf_token": token},
+                                timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(guess, range(32)))
+    assert sorted(statuses) == [401] * 5 + [429] * 27
+
+
+# --- Sessions can be revoked ---------------------------------------------------------------------
+
+def test_a_copied_cookie_is_worthless_after_logout(app: Flask, operator: FlaskClient) -> None:
+    stolen = operator.get_cookie("session")
+    assert stolen is not None
+    assert operator.post("/admin/logout", data={"csrf_token": csrf_token(operator, "/admin")}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", stolen.value)
+    assert thief.get("/admin/export.csv").status_code == 302
+    assert thief.get("/admin").status_code == 302
+
+
+def test_a_new_admin_password_ends_every_session(app: Flask, app_config: dict[str, str],
+                                                 operator: FlaskClient) -> None:
+    cookie = operator.get_cookie("session")
+    assert cookie is not None and operator.get("/admin").status_code == 200
+    restarted = make_app({**app_config, "ADMIN_PASSWORD": "a brand new passphrase"})
+    client = restarted.test_client()
+    client.set_cookie("session", cookie.value)
+    assert client.get("/admin").status_code == 302
+    assert operator.get("/admin").status_code == 200  # the old process, old password: still valid there
+
+
+def test_a_session_cookie_signed_with_the_key_but_never_issued_is_refused(app: Flask) -> None:
+    # What the public development key let anyone do: sign {"sdr_operator": true} themselves.
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert serializer is not None
+    client = app.test_client()
+    for forged in ({"sdr_operator": True}, {"sdr_operator": "made-up-token"}):
+        client.set_cookie("session", serializer.dumps(forged))
+        assert client.get("/admin/export.csv").status_code == 302

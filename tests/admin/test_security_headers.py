@@ -19,7 +19,7 @@ PHONE = "+5511987650077"
 EVERYWHERE = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 # What the pages need and nothing more: their own script, stylesheet and endpoints.
 CSP_DIRECTIVES = {
@@ -49,14 +49,14 @@ def responses_of_every_kind(client: FlaskClient, send: Send) -> dict[str, TestRe
         "login page": client.get("/admin/login"),
         "anonymous redirect": client.get("/admin/leads"),
         "stylesheet": client.get("/assets/admin.css"),
-        "simulator page": client.get("/simulator"),
+        "simulator page (anonymous)": client.get("/simulator"),
         "not found": client.get("/nowhere"),
     }
 
 
 def test_every_kind_of_response_carries_the_security_headers(client: FlaskClient, send: Send) -> None:
     responses = responses_of_every_kind(client, send)
-    assert [r.status_code for r in responses.values()] == [200, 200, 403, 400, 413, 200, 200, 302, 200, 200, 404]
+    assert [r.status_code for r in responses.values()] == [200, 200, 403, 400, 413, 200, 200, 302, 200, 302, 404]
     assert responses["whatsapp TwiML"].get_data(as_text=True).startswith("<?xml")  # TwiML itself is untouched
     for what, response in responses.items():
         assert_secured(response, what)
@@ -76,7 +76,7 @@ def production_app(database_url: str, redis_server_url: str) -> Iterator[Flask]:
     """The app as SDR_ENV=production configures it (every secret explicit)."""
     # Flushed: failed logins another test left in the limiter's window would answer this login 429.
     app = create_app(base_config(database_url, flushed_redis(redis_server_url), SDR_ENV="production",
-                                 ADMIN_PASSWORD=ADMIN_PASSWORD))
+                                 ADMIN_PASSWORD=ADMIN_PASSWORD, PUBLIC_BASE_URL="https://sdr.example"))
     app.config["TESTING"] = True
     with app.app_context():
         from sdr_agent.extensions import db

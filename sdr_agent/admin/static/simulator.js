@@ -54,11 +54,6 @@
   }
 
   language.addEventListener("change", suggestOpening);
-  phone.addEventListener("change", function () {
-    started = false;
-    chat.replaceChildren();
-    suggestOpening();
-  });
   document.getElementById("composer").addEventListener("submit", send);
   suggestOpening();
   text.focus();
