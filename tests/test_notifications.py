@@ -17,7 +17,7 @@ from sdr_agent.extensions import db
 from sdr_agent.models import OutboxItem
 from sdr_agent.simulator import WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
-from tests.conftest import Clock, base_config, finish_background_work
+from tests.conftest import Clock, base_config, finish_background_work, make_app
 from tests.http_recorder import HttpRecorder, Recorded
 
 PHONE = "+5511987650022"
@@ -82,6 +82,21 @@ def test_a_slack_webhook_gets_slack_text(app_config: dict[str, str], receiver: H
     [request] = receiver.requests
     text = verify(request)["text"]
     assert "Lead wants a person" in text and PHONE in text and "/admin/leads/" in text
+
+
+def test_lead_text_cannot_ping_the_channel_or_disguise_a_link_in_slack(
+        app_config: dict[str, str], receiver: HttpRecorder) -> None:
+    app = make_app({**app_config, "SDR_HANDOFF_WEBHOOK_FORMAT": "slack"})
+    webhooks = WebhookClient(app)
+    need = "<!channel> urgente: <https://evil.example/login|Abrir o CRM> & <@U024BE7LH>"
+    for text in ["oi", "sim", "Ana Souza", "Acme <!here>", "1", need, "falar com atendente"]:
+        webhooks.send_whatsapp(PHONE, text)
+    finish_background_work(app)
+    [request] = receiver.requests
+    text = verify(request)["text"]
+    assert "&lt;!channel&gt; urgente: &lt;https://evil.example/login|Abrir o CRM&gt; &amp; &lt;@U024BE7LH&gt;" in text
+    # Slack reads only <...> as mentions and links; the only ones left are none at all.
+    assert "<" not in text and ">" not in text
 
 
 def test_a_qualified_lead_is_pushed_to_the_crm(app: Flask, receiver: HttpRecorder) -> None:

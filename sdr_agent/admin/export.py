@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
 # A cell starting with one of these is a formula in Excel/LibreOffice/Sheets; the lead
 # wrote these values, so they are neutralised with a leading apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet that ignores the quotes splits a cell at its own list separator (";" in pt-BR,
+# "," in en-US) or a line break, and the piece after it would start a new cell: neutralised too.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][\s\"']*)([=+\-@])")
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """The CSV text, one line at a time (for a streamed response)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell quoted: a spreadsheet that honours quotes never splits a cell, whatever its separator.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     yield _drain(buffer)
     for row in rows:
@@ -33,9 +38,10 @@ def cell(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _is_phone(text):
-        return "'" + text
-    return text
+    if _is_phone(text):
+        return text
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", text)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _is_phone(text: str) -> bool:

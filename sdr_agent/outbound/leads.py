@@ -39,14 +39,20 @@ def lead_summary(lead: Lead, event: str, details: Mapping[str, Any], public_base
     }
 
 
+def slack_escape(text: Any) -> str:
+    """Lead-written text as Slack shows it literally: no <!channel>, no disguised <url|link>."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_text(summary: Mapping[str, Any]) -> str:
     """A Slack incoming-webhook message for a handoff: who, why, and where to read the conversation."""
     lead = summary["lead"]
-    who = " · ".join(str(value) for value in (lead["name"], lead["company"], lead["role"]) if value) or "New lead"
-    lines = [f":raising_hand: *Lead wants a person* ({summary.get('reason') or summary['event']}): {who}",
-             f"Phone: {lead['phone']} · Score: {lead['score']} · Stage: {lead['stage']}"]
+    who = " · ".join(slack_escape(value) for value in (lead["name"], lead["company"], lead["role"]) if value)
+    reason = slack_escape(summary.get("reason") or summary["event"])
+    lines = [f":raising_hand: *Lead wants a person* ({reason}): {who or 'New lead'}",
+             f"Phone: {slack_escape(lead['phone'])} · Score: {lead['score']} · Stage: {slack_escape(lead['stage'])}"]
     if lead["need"]:
-        lines.append(f"Need: {lead['need']}")
+        lines.append(f"Need: {slack_escape(lead['need'])}")
     if summary.get("transcript_url"):
         lines.append(f"Transcript: {summary['transcript_url']}")
     return "\n".join(lines)

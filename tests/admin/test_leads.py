@@ -88,6 +88,31 @@ def test_csv_export_neutralises_formulas(app: Flask, operator: FlaskClient) -> N
     assert rows[0]["name"] == "'=HYPERLINK(\"http://x\")"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+HOSTILE_CELLS = ['x;=HYPERLINK("http://evil.example","ver")', "Acme,=1+1", 'a; "=cmd|\' /C calc\'!A0"',
+                 "nota\n@SUM(1,1)", "tab\t-2+3", "; +55 11 9999", "normal, text; fine"]
+
+
+def test_no_cell_of_the_export_opens_as_a_formula_in_either_locale(app: Flask, operator: FlaskClient) -> None:
+    for number, value in enumerate(HOSTILE_CELLS, start=10):
+        add_lead(app, number=number, name=value[:120], company=value[:120], need=value)
+    body = operator.get("/admin/export.csv").get_data(as_text=True)
+    # A pt-BR spreadsheet splits at ";", an en-US one at ","; the worst case ignores the quotes.
+    for separator in (";", ","):
+        for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+            reader = csv.reader(io.StringIO(body), delimiter=separator, quoting=quoting,
+                                escapechar=None if quoting == csv.QUOTE_MINIMAL else "\\")
+            for row in reader:
+                for cell in row:
+                    bare = cell.strip().strip('"').strip()
+                    if bare.startswith("+") and bare[1:].isdigit():
+                        continue  # a validated E.164 phone number reads as a number, not a formula
+                    assert not bare.startswith(FORMULA_STARTS), (separator, quoting, cell)
+    # What the operator reads is still the lead's text, only defused.
+    parsed = {row["name"] for row in csv.DictReader(io.StringIO(body))}
+    assert 'x;\'=HYPERLINK("http://evil.example","ver")' in parsed
+
+
 def test_lead_page_shows_fields_score_timeline_and_transcript(app: Flask, operator: FlaskClient, send: Send, clock: Clock) -> None:
     play(send, clock, "+5511922222222", ["Oi, quero saber mais", "sim", "Meu nome é ana souza", "Trabalho na Acme Ltda", "1"], 60)
     html = operator.get("/admin/leads/1").get_data(as_text=True)
