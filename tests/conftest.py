@@ -243,7 +243,9 @@ def clock(app: Flask) -> Clock:
 
 
 def signed_post(client: FlaskClient, path: str, form: dict[str, str], url: str | None = None, **headers: str) -> TestResponse:
-    """POST a form with the X-Twilio-Signature Twilio would compute for `url`."""
+    """POST a form with the X-Twilio-Signature Twilio would compute for `url` (and, as Twilio always
+    does, the AccountSid, unless the form names one)."""
+    form = {"AccountSid": EXAMPLE_ACCOUNT_SID, **form}
     signed_url = url or f"http://localhost{path}"
     all_headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, signed_url, form), **headers}
     return client.post(path, data=form, headers=all_headers)

@@ -1,6 +1,7 @@
 """A threaded HTTP server on 127.0.0.1 with a free port, run in the background: the base of the suite's fakes."""
 from __future__ import annotations
 
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -9,8 +10,12 @@ from typing import Self
 class LoopbackServer:
     """Serve `handler` on 127.0.0.1; `start()` in a thread, `stop()` closes the socket."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str,
+                 tls: ssl.SSLContext | None = None) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._scheme = "https" if tls else "http"
+        if tls:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         # Handler threads may be sleeping on purpose (slow-answer tests); stopping must not wait for them.
         self._server.daemon_threads = True
         self._server.block_on_close = False
@@ -26,7 +31,7 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
         """Start serving in a background thread."""

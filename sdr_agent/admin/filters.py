@@ -15,6 +15,16 @@ CHANNELS = ("whatsapp", "voice")
 OUTCOMES = ("in_progress", "qualified", "disqualified", "declined", "handed_off", "opted_out")
 SEARCH_MAX_CHARS = 100
 DEFAULT_PERIOD_DAYS = 30
+MAX_PERIOD_DAYS = 366
+# Dates a query may name: far enough out for any real use, near enough that "a day later" exists.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+# Scores beyond this are refused and page numbers clamped to it: no value can overflow a database integer.
+INT_BOUND = 1_000_000
+
+
+class BadFilter(ValueError):
+    """A query-string value the dashboard cannot use; the message says which and why (answered 400)."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,15 @@ class Period:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], today: date) -> "Period":
-        """`from`/`to` (YYYY-MM-DD) from the query string; default: the last 30 days."""
-        last = _date(args.get("to")) or today
-        first = _date(args.get("from")) or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-        return cls(first, last) if first <= last else cls(last, first)
+        """`from`/`to` (YYYY-MM-DD) from the query string; default: the last 30 days; at most 366 days."""
+        given_first, given_last = _date(args.get("from"), "from"), _date(args.get("to"), "to")
+        last = given_last or today
+        first = given_first or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        first, last = min(first, last), max(first, last)
+        if (last - first).days + 1 > MAX_PERIOD_DAYS:
+            raise BadFilter(f"the period is at most {MAX_PERIOD_DAYS} days; {first} to {last} is "
+                            f"{(last - first).days + 1}")
+        return cls(first, last)
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,7 @@ class LeadFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "LeadFilters":
-        """Read the filters from a query string; invalid values are ignored, not errors."""
+        """Read the filters from a query string; unknown choices are ignored, malformed values raise BadFilter."""
         outcome = args.get("outcome") or None
         channel = args.get("channel") or None
         query = _text(args.get("q"), SEARCH_MAX_CHARS)
@@ -69,10 +84,10 @@ class LeadFilters:
             stage=_text(args.get("stage"), 40) or None,
             outcome=outcome if outcome in OUTCOMES else None,
             channel=channel if channel in CHANNELS else None,
-            score_min=_int(args.get("score_min")),
-            score_max=_int(args.get("score_max")),
-            created_from=_date(args.get("created_from")),
-            created_to=_date(args.get("created_to")),
+            score_min=_score(args.get("score_min"), "score_min"),
+            score_max=_score(args.get("score_max"), "score_max"),
+            created_from=_date(args.get("created_from"), "created_from"),
+            created_to=_date(args.get("created_to"), "created_to"),
             q=query or None,
         )
 
@@ -138,15 +153,36 @@ def _text(raw: str | None, limit: int) -> str:
     return (raw or "").replace("\x00", "").strip()[:limit]
 
 
-def _int(raw: Any) -> int | None:
-    try:
-        return int(str(raw).strip()) if raw not in (None, "") else None
-    except ValueError:
+def whole_number(raw: Any, name: str) -> int | None:
+    """A whole number from the query string, clamped to ±1,000,000; None when absent."""
+    if raw in (None, ""):
         return None
+    text = str(raw).strip()
+    # Checked before int(): a thousand-digit number would cost CPU to convert, and only the sign matters.
+    if not (text.lstrip("+-").isascii() and text.lstrip("+-").isdigit()):
+        raise BadFilter(f"{name} must be a whole number, got {text[:40]!r}")
+    if len(text.lstrip("+-0")) > len(str(INT_BOUND)):
+        return -INT_BOUND if text.startswith("-") else INT_BOUND
+    return max(-INT_BOUND, min(INT_BOUND, int(text)))
 
 
-def _date(raw: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
-    except ValueError:
+def _score(raw: Any, name: str) -> int | None:
+    """A score bound; one beyond ±1,000,000 is a mistake worth saying, not a filter to run."""
+    value = whole_number(raw, name)
+    if value is not None and abs(value) >= INT_BOUND:
+        raise BadFilter(f"{name} must be between {-INT_BOUND + 1} and {INT_BOUND - 1}")
+    return value
+
+
+def _date(raw: Any, name: str) -> date | None:
+    """A YYYY-MM-DD date between 2000 and 2099 from the query string; None when absent."""
+    if raw in (None, ""):
         return None
+    text = str(raw).strip()
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"{name} must be a date as YYYY-MM-DD, got {text[:40]!r}") from None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise BadFilter(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}, got {value}")
+    return value

@@ -12,7 +12,7 @@ from ..qualification import STAGE_NEW, TERMINAL_STAGES
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
 from .export import csv_lines
-from .filters import CHANNELS, OUTCOMES, LeadFilters, Period, outcome_of
+from .filters import CHANNELS, OUTCOMES, BadFilter, LeadFilters, Period, outcome_of, whole_number
 from .funnel import daily_outcomes, funnel, funnel_steps
 from .leads import export_header, export_rows, lead_detail, lead_page
 from .security import log_out, no_store, require_operator
@@ -25,6 +25,12 @@ ACTION_MESSAGES = {
     "hand_off": ("Lead handed off: the bot stays silent until it is released.", "The lead is already with a person."),
     "release": ("Lead released: the bot answers its next message.", "The lead was not handed off."),
 }
+
+
+@bp.errorhandler(BadFilter)
+def bad_filter(error: BadFilter) -> ResponseReturnValue:
+    """A malformed or out-of-range filter: 400 with the reason, before any query runs."""
+    return f"400 Bad Request: {error}\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.app_context_processor
@@ -78,7 +84,7 @@ def overview() -> ResponseReturnValue:
 def leads() -> ResponseReturnValue:
     """Filtered, searchable, paginated lead list."""
     filters = LeadFilters.from_args(request.args)
-    page_number = request.args.get("page", default=1, type=int) or 1
+    page_number = max(1, whole_number(request.args.get("page"), "page") or 1)
     with _session() as session:
         page = lead_page(session, filters, page_number)
     return render_template(

@@ -5,11 +5,12 @@ import csv
 import io
 from datetime import datetime, timezone
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from sdr_agent.admin.leads import lead_page
-from sdr_agent.admin.filters import LeadFilters
+from sdr_agent.admin.filters import BadFilter, LeadFilters
 from tests.conftest import BACKEND_MATRIX, Clock
 
 from .conftest import Send, add_lead, play
@@ -47,7 +48,8 @@ def test_filters_and_search(app: Flask) -> None:
     assert ids(app, q="%") == {lead["bruno"]}
     assert ids(app, q="+55119900000") == set(lead.values())
     assert ids(app, channel="whatsapp") == set()  # rows made by hand have no conversation
-    assert ids(app, score_min="abc") == set(lead.values())  # nonsense is ignored, not an error
+    with pytest.raises(BadFilter, match="score_min must be a whole number"):  # nonsense is said, not guessed at
+        ids(app, score_min="abc")
 
 
 def test_channel_filter_follows_conversations(app: Flask, send: Send, clock: Clock) -> None:
