@@ -116,6 +116,7 @@ class Results:
     seeded: SeedResult | None = None
     overview_empty: OverviewTiming | None = None
     overview_grown: OverviewTiming | None = None
+    overview_seeded: OverviewTiming | None = None  # a database holding only the seeded leads
     sentry_cost: SentryCost | None = None
     growth: GrowthComparison | None = None
     runs: list[LoadRun] = field(default_factory=list)
@@ -176,6 +177,7 @@ class Bench:
         results.overview_empty = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
         results.seeded = seed(self.engine, self.plan.seed_leads)
         results.overview_grown = time_overview(self.app, ADMIN_PASSWORD, self.plan.overview_rounds)
+        results.overview_seeded = self.seeded_overview()
         results.counts_grown = self.counts(4)
         results.history = self.history()
         results.runs.append(self.service(GROWN_LABEL, "grown", None))
@@ -185,6 +187,24 @@ class Bench:
         """Counted cost of a new lead's first message and of a mid-flow message."""
         return Counts(new_lead_cost(self.probe, phone_of(PROBE_RUN, first_lead)),
                       mid_flow_cost(self.probe, phone_of(PROBE_RUN, first_lead + 1)))
+
+    def seeded_overview(self) -> OverviewTiming:
+        """The overview on a database of `seed_leads` leads and nothing else: the size the target names.
+
+        The grown database also holds this run's own load (tens of thousands of leads, all within
+        the last hour), which is denser than any real month; that figure is reported beside it.
+        """
+        with throwaway_database(self.server_url, self.redis_url, "sdr_bench_overview") as database_url:
+            app = create_app(service_env(database_url, self.redis_url))
+            engine: Engine = app.extensions["sdr_session_factory"].kw["bind"]
+            try:
+                seed(engine, self.plan.seed_leads)
+                return time_overview(app, ADMIN_PASSWORD, self.plan.overview_rounds)
+            finally:
+                engine.dispose()
+                redis_client = app.extensions["sdr_redis"]
+                if redis_client is not None:
+                    redis_client.close()
 
     def history(self) -> HistoryComparison:
         """A lead with `history_messages` of history against a fresh one, at the same question."""

@@ -45,10 +45,10 @@ FROM leads l CROSS JOIN generate_series(0, :per_lead - 1) AS k
 WHERE l.phone LIKE '+5521%'
 """
 _STAGE_EVENTS = """
-INSERT INTO stage_events (lead_id, thread_id, from_stage, to_stage, channel, at)
-SELECT id, current_thread_id, 'new', 'consent', 'whatsapp', created_at FROM leads WHERE phone LIKE '+5521%'
+INSERT INTO stage_events (lead_id, thread_id, from_stage, to_stage, channel, at, stay_seconds)
+SELECT id, current_thread_id, 'new', 'consent', 'whatsapp', created_at, NULL FROM leads WHERE phone LIKE '+5521%'
 UNION ALL
-SELECT id, current_thread_id, 'consent', stage, 'whatsapp', created_at + interval '1 minute'
+SELECT id, current_thread_id, 'consent', stage, 'whatsapp', created_at + interval '1 minute', 60
 FROM leads WHERE phone LIKE '+5521%' AND stage <> 'consent'
 """
 _HISTORY = """

@@ -14,6 +14,7 @@ MAX_REDIS_PER_MESSAGE = 5
 MAX_GROWN_LATENCY_RATIO = 1.2
 MAX_RSS_MB = 150.0
 MAX_RSS_GROWTH = 0.05
+MAX_OVERVIEW_MS = 150.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ def judge(results: Results) -> list[Verdict]:
         verdicts.append(Verdict(f"latency with {results.plan.history_messages:,} messages of history ≤ "
                                 f"{MAX_GROWN_LATENCY_RATIO} × a fresh lead", f"{results.history.ratio:.2f} ×",
                                 results.history.ratio <= MAX_GROWN_LATENCY_RATIO))
+    if results.overview_seeded:
+        overview_ms = results.overview_seeded.median_ms
+        verdicts.append(Verdict(f"dashboard overview with {results.plan.seed_leads:,} leads ≤ {MAX_OVERVIEW_MS:.0f} ms",
+                                f"{overview_ms:.1f} ms", overview_ms <= MAX_OVERVIEW_MS))
     rss_max = max(max(run.rss_at_end) for run in services)
     verdicts.append(Verdict(f"worker RSS ≤ {MAX_RSS_MB:.0f} MB", f"max {rss_max:.0f} MB", rss_max <= MAX_RSS_MB))
     growth = max(rss_growth(run) for run in services)

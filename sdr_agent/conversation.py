@@ -31,7 +31,7 @@ from .qualification import (
     step,
 )
 from .qualification.intents import detect_intent
-from .lead_state import write_state
+from .lead_state import seconds_in_stage, write_state
 from .outbound.triggers import queue_for_events
 from .ratelimit import Verdict
 from .telemetry import lock_wait_exceeded, message_throttled, message_trace
@@ -280,7 +280,7 @@ class ConversationService:
             if call is not None:
                 call.thread_id = reply_thread_id
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
-        _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now)
+        _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now, notes.seconds_in_stage)
         notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
         _apply_state(lead, result.state, now)
         if message.profile_name and not lead.profile_name:
@@ -312,7 +312,7 @@ class ConversationService:
         with notes.trace.span("sdr.render", "reply"):
             body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
         _store_messages(session, lead.id, opening, body, thread_id, thread_id, result.replies, now)
-        _store_stage_events(session, lead.id, thread_id, VOICE, result, now)
+        _store_stage_events(session, lead.id, thread_id, VOICE, result, now, notes.seconds_in_stage)
         _apply_state(lead, result.state, now)
         return Reply(
             body=body,
@@ -345,13 +345,7 @@ class ConversationService:
         """The lead's engine state, noting how long they have been at its stage."""
         state = LeadState.from_dict(lead.state, self.settings.default_language)
         notes.stage = state.stage
-        if state.stage_entered_at:
-            try:
-                entered = datetime.fromisoformat(state.stage_entered_at)
-            except ValueError:
-                entered = None
-            if entered is not None and entered.tzinfo is not None:
-                notes.seconds_in_stage = max((now - entered).total_seconds(), 0.0)
+        notes.seconds_in_stage = seconds_in_stage(state, now)
         return state
 
     def _silence(self, call: Call, state: LeadState, now: datetime) -> StepResult:
@@ -576,12 +570,14 @@ def _store_messages(session: Session, lead_id: int, message: InboundMessage, bod
     session.connection().execute(_INSERT_MESSAGES, [inbound, *outbound])
 
 
-def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime) -> None:
+def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime,
+                        seconds_in_stage: float | None) -> None:
+    """The turn's stage changes; the first ends the stay the turn started in, later ones begin and end now."""
+    changes = [event for event in result.events if event.kind is EventKind.STAGE_CHANGED]
     rows = [
         {"lead_id": lead_id, "thread_id": thread_id, "from_stage": event.data["from"], "to_stage": event.data["to"],
-         "channel": channel, "at": now}
-        for event in result.events
-        if event.kind is EventKind.STAGE_CHANGED
+         "channel": channel, "at": now, "stay_seconds": seconds_in_stage if index == 0 else 0.0}
+        for index, event in enumerate(changes)
     ]
     if rows:
         session.connection().execute(_INSERT_STAGE_EVENTS, rows)

@@ -1,6 +1,8 @@
 """Writing the engine's state onto a lead row: the JSON state and its searchable columns."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from .models import Lead
 from .qualification import LeadState
 from .slots import project_slots
@@ -16,3 +18,16 @@ def write_state(lead: Lead, state: LeadState) -> None:
     lead.handed_off = state.handed_off
     for column, value in project_slots(state.slots).items():
         setattr(lead, column, value)
+
+
+def seconds_in_stage(state: LeadState, now: datetime) -> float | None:
+    """How long the lead has been at its current stage; None when the state does not say."""
+    if not state.stage_entered_at:
+        return None
+    try:
+        entered = datetime.fromisoformat(state.stage_entered_at)
+    except ValueError:
+        return None
+    if entered.tzinfo is None:
+        return None
+    return max((now - entered).total_seconds(), 0.0)

@@ -46,3 +46,35 @@ def test_upgrade_from_empty_creates_exactly_the_models_schema(empty_database: st
         engine.dispose()
     assert differences == []
     assert tables == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_upgrading_a_database_with_history_fills_in_how_long_each_stage_lasted(empty_database: str) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from sdr_agent import create_app
+
+    app = create_app(base_config(empty_database, None))
+    with app.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO leads (id, phone, phone_hash, language, stage, score, opted_out, handed_off, state, "
+                "created_at, updated_at) VALUES (1, '+5511900000001', 'h1', 'pt-BR', 'company', 0, false, false, "
+                "'{}', '2026-03-02 13:00:00+00:00', '2026-03-02 13:00:00+00:00')"))
+            connection.execute(text("INSERT INTO conversation_threads (id, lead_id, channel, started_at) "
+                                    "VALUES (1, 1, 'whatsapp', '2026-03-02 13:00:00+00:00')"))
+            for event_id, (from_stage, to_stage, at) in enumerate((
+                    ("new", "consent", "2026-03-02 13:00:00+00:00"),
+                    ("consent", "name", "2026-03-02 13:00:30+00:00"),
+                    ("name", "company", "2026-03-02 13:04:00+00:00")), start=1):
+                connection.execute(text(
+                    "INSERT INTO stage_events (id, lead_id, thread_id, from_stage, to_stage, channel, at) "
+                    "VALUES (:id, 1, 1, :from_stage, :to_stage, 'whatsapp', :at)"),
+                    {"id": event_id, "from_stage": from_stage, "to_stage": to_stage, "at": at})
+        upgrade()
+        with db.engine.connect() as connection:
+            stays = connection.execute(text("SELECT from_stage, stay_seconds FROM stage_events ORDER BY id")).all()
+        db.engine.dispose()
+    assert [(stage, None if seconds is None else round(seconds, 1)) for stage, seconds in stays] == [
+        ("new", None), ("consent", 30.0), ("name", 210.0)]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..leadgate import LeadGate
 from ..models import Booking, Call, ConversationThread, Lead, Message, OutboxItem, StageEvent, utcnow
 from ..qualification import STAGE_NEW, LeadState
-from ..lead_state import write_state
+from ..lead_state import seconds_in_stage, write_state
 
 HANDOFF = "handoff"
 RESET_OPERATOR = "operator_reset"
@@ -130,7 +130,8 @@ class LeadActions:
             thread_id, channel = _event_thread(session, lead)
             if thread_id is not None:
                 session.add(StageEvent(lead_id=lead.id, thread_id=thread_id, from_stage=lead.stage,
-                                       to_stage=stage, channel=channel, at=now))
+                                       to_stage=stage, channel=channel, at=now,
+                                       stay_seconds=seconds_in_stage(state, now)))
             state = state.evolve(stage=stage, retries=0, stage_entered_at=now.isoformat())
         self._apply(lead, state, now)
 

@@ -17,7 +17,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ..models import Lead, StageEvent
 from .filters import Period, talked_on
-from .sql import seconds_between, utc_day
+from .sql import utc_day
 
 QUALIFIED = "qualified"
 DAILY_STAGES = {"qualified": "qualified", "handoff": "handed_off", "booked": "booked"}
@@ -109,32 +109,28 @@ def _reached_counts(session: Session, steps: Sequence[str], period: Period, chan
 
 
 def _median_seconds(session: Session, steps: Sequence[str], period: Period, channel: str | None) -> dict[str, float]:
-    """Median seconds between entering a step and the lead's next stage change."""
-    left_at = func.lead(StageEvent.at).over(partition_by=StageEvent.lead_id, order_by=(StageEvent.at, StageEvent.id))
-    # Events before the period cannot end a stay that starts inside it, so skip them.
-    stays = (
-        select(StageEvent.to_stage, StageEvent.at, StageEvent.channel, left_at.label("left_at"))
-        .where(StageEvent.at >= period.start)
-        .subquery()
-    )
-    conditions = [stays.c.to_stage.in_(steps), stays.c.at < period.end, stays.c.left_at.is_not(None)]
-    if channel:
-        conditions.append(stays.c.channel == channel)
-    durations = (
-        select(stays.c.to_stage.label("stage"), seconds_between(stays.c.at, stays.c.left_at).label("seconds"))
-        .where(*conditions)
-        .subquery()
-    )
-    ranked = select(
-        durations.c.stage,
-        durations.c.seconds,
-        func.row_number().over(partition_by=durations.c.stage, order_by=durations.c.seconds).label("position"),
-        func.count().over(partition_by=durations.c.stage).label("total"),
-    ).subquery()
-    # The middle row (odd count) or the two middle rows (even count): 2·position ∈ {n, n+1, n+2}.
-    double = ranked.c.position * 2
-    middle = or_(double == ranked.c.total, double == ranked.c.total + 1, double == ranked.c.total + 2)
-    query = select(ranked.c.stage, func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.stage)
+    """Median seconds leads spent at each step, over the stays that ended in the period.
+
+    Each stage event carries the length of the stay it ends (`stay_seconds`, written with the
+    event), so this reads one covering index of the period's events and runs no window over them.
+    """
+    conditions = [StageEvent.from_stage.in_(steps), StageEvent.stay_seconds.is_not(None),
+                  *_event_window(period, channel)]
+    if session.get_bind().dialect.name == "postgresql":
+        median = func.percentile_cont(0.5).within_group(StageEvent.stay_seconds)
+        query = select(StageEvent.from_stage, median).where(*conditions).group_by(StageEvent.from_stage)
+    else:
+        # SQLite has no percentile_cont: the middle row (odd count) or the mean of the two middle rows.
+        ranked = select(
+            StageEvent.from_stage.label("stage"),
+            StageEvent.stay_seconds.label("seconds"),
+            func.row_number().over(partition_by=StageEvent.from_stage, order_by=StageEvent.stay_seconds)
+            .label("position"),
+            func.count().over(partition_by=StageEvent.from_stage).label("total"),
+        ).where(*conditions).subquery()
+        double = ranked.c.position * 2
+        middle = or_(double == ranked.c.total, double == ranked.c.total + 1, double == ranked.c.total + 2)
+        query = select(ranked.c.stage, func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.stage)
     # Rounded: SQLite's julianday() arithmetic is only accurate to about a millisecond.
     return {stage: round(float(seconds), 1) for stage, seconds in session.execute(query)}
 
