@@ -190,12 +190,7 @@ def app(app_config: dict[str, str]) -> Iterator[Flask]:
     """The real app on a clean database."""
     app = make_app(app_config)
     yield app
-    finish_background_work(app)
-    with app.app_context():
-        db.engine.dispose()
-    redis_client = app.extensions["sdr_redis"]
-    if redis_client is not None:
-        redis_client.close()
+    close_app(app)
 
 
 def make_app(config: dict[str, str]) -> Flask:
@@ -206,6 +201,16 @@ def make_app(config: dict[str, str]) -> Flask:
         if db.engine.dialect.name == "sqlite":
             db.create_all()
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Finish the app's background work and close its database and Redis connections."""
+    finish_background_work(app)
+    with app.app_context():
+        db.engine.dispose()
+    redis_client = app.extensions["sdr_redis"]
+    if redis_client is not None:
+        redis_client.close()
 
 
 def finish_background_work(app: Flask) -> None:

@@ -17,7 +17,7 @@ from sdr_agent.extensions import db
 from sdr_agent.models import OutboxItem
 from sdr_agent.simulator import WebhookClient
 from sdr_agent.worker.dispatch import QUEUE_NAME
-from tests.conftest import Clock, base_config, finish_background_work, make_app
+from tests.conftest import Clock, base_config, close_app, finish_background_work, make_app
 from tests.http_recorder import HttpRecorder, Recorded
 
 PHONE = "+5511987650022"
@@ -91,7 +91,7 @@ def test_lead_text_cannot_ping_the_channel_or_disguise_a_link_in_slack(
     need = "<!channel> urgente: <https://evil.example/login|Abrir o CRM> & <@U024BE7LH>"
     for text in ["oi", "sim", "Ana Souza", "Acme <!here>", "1", need, "falar com atendente"]:
         webhooks.send_whatsapp(PHONE, text)
-    finish_background_work(app)
+    close_app(app)
     [request] = receiver.requests
     text = verify(request)["text"]
     assert "&lt;!channel&gt; urgente: &lt;https://evil.example/login|Abrir o CRM&gt; &amp; &lt;@U024BE7LH&gt;" in text

@@ -5,7 +5,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import BACKEND_MATRIX, base_config, make_app
+from tests.conftest import BACKEND_MATRIX, base_config, close_app, make_app
 from tests.dbcheck import Lead, count
 
 from .conftest import ADMIN_PASSWORD, Send, csrf_token, log_in
@@ -147,12 +147,15 @@ def proxied_login(client: FlaskClient, password: str, client_ip: str, spoofed: s
 
 def test_a_guessing_client_behind_the_proxy_does_not_lock_out_other_operators(database_url: str) -> None:
     app = make_app(base_config(database_url, None, ADMIN_PASSWORD=ADMIN_PASSWORD, SDR_PROXY_HOPS="1"))
-    attacker, operator = app.test_client(), app.test_client()
-    # The attacker also writes its own X-Forwarded-For entries; only the proxy's last one counts.
-    assert [proxied_login(attacker, "guess", "203.0.113.5", spoofed=f"198.51.100.{n}") for n in range(6)] == \
-        [401] * 5 + [429]
-    assert proxied_login(operator, ADMIN_PASSWORD, "203.0.113.77") == 303
-    assert proxied_login(attacker, ADMIN_PASSWORD, "203.0.113.5", spoofed="203.0.113.77") == 429
+    try:
+        attacker, operator = app.test_client(), app.test_client()
+        # The attacker also writes its own X-Forwarded-For entries; only the proxy's last one counts.
+        assert [proxied_login(attacker, "guess", "203.0.113.5", spoofed=f"198.51.100.{n}") for n in range(6)] == \
+            [401] * 5 + [429]
+        assert proxied_login(operator, ADMIN_PASSWORD, "203.0.113.77") == 303
+        assert proxied_login(attacker, ADMIN_PASSWORD, "203.0.113.5", spoofed="203.0.113.77") == 429
+    finally:
+        close_app(app)
 
 
 def test_a_refused_login_says_how_long_to_wait(client: FlaskClient) -> None:
@@ -200,9 +203,12 @@ def test_a_new_admin_password_ends_every_session(app: Flask, app_config: dict[st
     cookie = operator.get_cookie("session")
     assert cookie is not None and operator.get("/admin").status_code == 200
     restarted = make_app({**app_config, "ADMIN_PASSWORD": "a brand new passphrase"})
-    client = restarted.test_client()
-    client.set_cookie("session", cookie.value)
-    assert client.get("/admin").status_code == 302
+    try:
+        client = restarted.test_client()
+        client.set_cookie("session", cookie.value)
+        assert client.get("/admin").status_code == 302
+    finally:
+        close_app(restarted)
     assert operator.get("/admin").status_code == 200  # the old process, old password: still valid there
 
 

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from sdr_agent.simulator import WebhookClient
-from tests.conftest import base_config, finish_background_work, flushed_redis, make_app, unavailable
+from tests.conftest import base_config, close_app, flushed_redis, make_app, unavailable
 from tests.dbcheck import lead_by_phone
 from tests.https_proxy import https_proxy
 
@@ -190,7 +190,7 @@ def production_behind_https(database_url: str, redis_server_url: str) -> Iterato
         proxy.stop()
         server.shutdown()
         thread.join(timeout=5)
-        finish_background_work(app)
+        close_app(app)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

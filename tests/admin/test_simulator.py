@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import base_config, flushed_redis, make_app
+from tests.conftest import base_config, close_app, flushed_redis, make_app
 from tests.dbcheck import Message, lead_by_phone, rows
 
 from .conftest import ADMIN_PASSWORD, Send, log_in
@@ -91,11 +91,14 @@ def test_simulator_messages_are_signature_checked(app: Flask, operator: FlaskCli
 def test_simulator_signs_for_the_public_url(database_url: str) -> None:
     app = make_app(base_config(database_url, None, PUBLIC_BASE_URL="https://sdr.example.com",
                                ADMIN_PASSWORD=ADMIN_PASSWORD))
-    client = app.test_client()
-    assert log_in(client).status_code == 303
-    phone, token = open_page(client)
-    status, body = say(client, token, phone, "Oi")
-    assert status == 200 and body["replies"]
+    try:
+        client = app.test_client()
+        assert log_in(client).status_code == 303
+        phone, token = open_page(client)
+        status, body = say(client, token, phone, "Oi")
+        assert status == 200 and body["replies"]
+    finally:
+        close_app(app)
 
 
 def test_simulator_rejects_bad_input_and_missing_csrf(operator: FlaskClient) -> None:
@@ -120,6 +123,10 @@ def test_simulator_outside_development_only_when_enabled(database_url: str, redi
                                                          extra: dict[str, str], status: int) -> None:
     config = base_config(database_url, flushed_redis(redis_server_url), SDR_ENV="staging",
                          PUBLIC_BASE_URL="https://sdr.example.com", ADMIN_PASSWORD=ADMIN_PASSWORD, **extra)
-    client = make_app(config).test_client()
-    assert log_in(client).status_code == 303
-    assert client.get("/simulator").status_code == status
+    app = make_app(config)
+    try:
+        client = app.test_client()
+        assert log_in(client).status_code == 303
+        assert client.get("/simulator").status_code == status
+    finally:
+        close_app(app)
