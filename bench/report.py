@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from .probe import Cost
-from .run import FLOOR_LABEL, GROWN_LABEL, Results, sentry_label
+from .run import FLOOR_LABEL, GROWN_LABEL, GrowthComparison, Results, sentry_label
 from .targets import Verdict, cpu_ratio, judge, rss_growth
 from .workload import SCRIPT
 
@@ -58,6 +58,21 @@ def load_table(results: Results) -> str:
                      "—" if run.is_floor else f"{run.stored:,} / {run.sent:,}"])
     return _table(["app", "database", "measured msgs", "msg/s", "× floor", "p50 ms", "p90 ms", "p99 ms", "max ms",
                    "errors", "stored / sent"], rows)
+
+
+def stack_table(results: Results) -> str:
+    """Floor, reference and service side by side, from the alternating rounds."""
+    stack = results.stack
+    if stack is None:
+        return "not measured\n"
+    rows = []
+    for label, rounds in stack.sides.items():
+        rows.append([label, f"{sum(r.requests for r in rounds):,}", f"{stack.throughput(label):,.0f}",
+                     f"{stack.ratio(label, FLOOR_LABEL):.2f}", f"{stack.ratio(label):.2f}",
+                     f"{GrowthComparison.median(rounds, 'p50_ms'):.1f}", f"{stack.p99(label):.1f}",
+                     str(sum(r.errors for r in rounds))])
+    return _table(["app", "messages", "msg/s", "× floor", "× reference", "p50 ms (median of rounds)",
+                   "p99 ms (median of rounds)", "errors"], rows)
 
 
 def sentry_table(results: Results) -> str:
@@ -172,7 +187,11 @@ def latest_section(results: Results) -> str:
         "### Targets",
         "",
         verdict_table(judge(results)),
-        f"### Throughput and latency ({results.connections} connections)",
+        f"### Floor, reference and service ({results.connections} connections, {plan.stack_rounds} alternating "
+        f"rounds of {plan.stack_round_messages:,} messages, each app on its own database)",
+        "",
+        stack_table(results),
+        f"### Throughput and latency, one load run each ({results.connections} connections)",
         "",
         load_table(results),
         "### Sentry cost (local envelope sink)",

@@ -1,7 +1,6 @@
 """One benchmark run: floor and service side by side, Sentry's cost, counters, growth, memory."""
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import tempfile
@@ -24,13 +23,18 @@ from .loadgen import CONNECTIONS, LoadResult, replay
 from .plan import Plan
 from .probe import Cost, HistoryComparison, Probe, compare_history, mid_flow_cost, new_lead_cost
 from .seed import SeedResult, add_history, seed
-from .server import GunicornServer
+from .server import GunicornServer, gunicorn_setting
 from .workload import MID_FLOW_STEP, SCRIPT, Turn, completed_leads, phone_of, text_of, turns, write_requests
 
 # Longer than the SDK's batch interval (5 s plus up to 1 s), so batched logs and metrics are sent.
 COST_SETTLE_S = 7.0
 PROBE_RUN = 0  # phone range of the in-process probes; load runs use 1, 2, …
 PROBE_RATE_LIMIT = 1_000  # messages per window for the probes' leads (see Bench.__init__)
+
+
+FLOOR_LABEL = "floor (bare Flask)"
+REFERENCE_LABEL = "reference (lean, same stack)"
+GROWN_LABEL = "service, Sentry off, grown DB"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,31 @@ class GrowthComparison:
 
 
 @dataclass
+class StackComparison:
+    """Floor, lean reference and service (Sentry off and 0.1) side by side, from alternating rounds."""
+
+    sides: dict[str, list[LoadResult]]
+
+    def throughput(self, label: str) -> float:
+        """Messages per second over every round of one side."""
+        rounds = self.sides[label]
+        return sum(result.requests for result in rounds) / sum(result.elapsed_s for result in rounds)
+
+    def p99(self, label: str) -> float:
+        """The median over rounds of one side's p99 latency."""
+        return GrowthComparison.median(self.sides[label], "p99_ms")
+
+    def ratio(self, label: str, to: str = REFERENCE_LABEL) -> float:
+        """Throughput of one side over another's (by default the reference's)."""
+        return self.throughput(label) / self.throughput(to)
+
+    @property
+    def errors(self) -> int:
+        """Errors in every round of every side."""
+        return sum(result.errors for rounds in self.sides.values() for result in rounds)
+
+
+@dataclass
 class LoadRun:
     """One app under load: the measured replay, its workers' CPU and memory, and correctness checks."""
 
@@ -119,6 +148,7 @@ class Results:
     overview_seeded: OverviewTiming | None = None  # a database holding only the seeded leads
     sentry_cost: SentryCost | None = None
     growth: GrowthComparison | None = None
+    stack: StackComparison | None = None
     runs: list[LoadRun] = field(default_factory=list)
     duration_s: float = 0.0
 
@@ -132,8 +162,6 @@ def sentry_label(rate: float | None) -> str:
     return "service, Sentry off" if rate is None else f"service, Sentry traces {rate:g}"
 
 
-FLOOR_LABEL = "floor (bare Flask)"
-GROWN_LABEL = "service, Sentry off, grown DB"
 
 
 class Bench:
@@ -171,6 +199,7 @@ class Bench:
         results.final_stage = self.probe.stage(phone_of(PROBE_RUN, 1))
         results.counts_empty = self.counts(2)
         results.runs.append(self.floor())
+        results.stack = self.stack_comparison()
         for rate in self.plan.sentry_rates:
             results.runs.append(self.service(sentry_label(rate), "empty", rate))
         results.sentry_cost = self.sentry_cost()
@@ -289,16 +318,34 @@ class Bench:
             empty, grown = self._alternate(services)
         return GrowthComparison(empty=empty, grown=grown)
 
+    def stack_comparison(self) -> StackComparison:
+        """The floor, the lean reference and the service at Sentry off and 0.1, each on its own fresh
+        database, all running and warmed up, then driven in turns, round after round: the limit the
+        service is judged against is measured under the same drift as the service itself."""
+        plan = self.plan
+        sides = [(FLOOR_LABEL, "bench.floor_app:app", None), (REFERENCE_LABEL, "bench.reference_app:app", None),
+                 (sentry_label(None), "app:app", None), (sentry_label(0.1), "app:app", 0.1)]
+        with ExitStack() as running:
+            services = []
+            for index, (_label, app_spec, rate) in enumerate(sides):
+                database_url = running.enter_context(
+                    throwaway_database(self.server_url, self.redis_url, f"sdr_bench_stack{index}"))
+                env = service_env(database_url, self.redis_url, self.sink.dsn() if rate is not None else "", rate)
+                services.append(self._warmed_service(running, env, f"stack{index}", plan.stack_rounds,
+                                                     plan.stack_round_messages, app_spec))
+            measured = self._alternate(services)
+        return StackComparison({label: rounds for (label, _spec, _rate), rounds in zip(sides, measured)})
+
     def _warmed_service(self, running: ExitStack, env: dict[str, str], tag: str, rounds: int,
-                        size: int) -> tuple[GunicornServer, list[Path]]:
-        """The service started within `running` and warmed up, with its requests for `rounds` rounds of `size`."""
+                        size: int, app_spec: str = "app:app") -> tuple[GunicornServer, list[Path]]:
+        """An app started within `running` and warmed up, with its requests for `rounds` rounds of `size`."""
         warmup = self.plan.cost_warmup
         run = self._take_run()
         batch = list(turns(warmup + rounds * size, self.plan.window))
         warm = self._requests(run, f"{run}-{tag}-warm", batch[:warmup])
         files = [self._requests(run, f"{run}-{tag}-{index}", batch[warmup + index * size:warmup + (index + 1) * size])
                  for index in range(rounds)]
-        server = running.enter_context(GunicornServer("app:app", env, self.workdir / f"{tag}-{run}.log"))
+        server = running.enter_context(GunicornServer(app_spec, env, self.workdir / f"{tag}-{run}.log"))
         replay(server.url, warm)
         return server, files
 
@@ -373,8 +420,8 @@ def run_benchmark(plan: Plan, server_url: str, redis_url: str, command: str, wor
     with throwaway_database(server_url, redis_url) as database_url, flushed_redis(redis_url):
         results = Results(plan=plan, machine=describe_machine(database_url, redis_url), command=command,
                           commit=git_commit(), started_at=datetime.now(timezone.utc),
-                          workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
-                          threads=int(os.environ.get("GUNICORN_THREADS", "4")), connections=CONNECTIONS)
+                          workers=gunicorn_setting("workers"),
+                          threads=gunicorn_setting("threads"), connections=CONNECTIONS)
         with tempfile.TemporaryDirectory(prefix="sdr-bench-") as scratch:
             bench = Bench(plan, server_url, database_url, redis_url, workdir or Path(scratch), results)
             try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -25,6 +26,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def gunicorn_setting(name: str) -> int:
+    """A number from gunicorn.conf.py as this environment makes it (e.g. workers, threads)."""
+    return int(runpy.run_path(str(CONFIG_FILE))[name])
 
 
 class GunicornServer:

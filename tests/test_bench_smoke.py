@@ -8,8 +8,8 @@ import pytest
 
 from bench.plan import SMOKE
 from bench.report import write_report
-from bench.run import FLOOR_LABEL, Results, run_benchmark
-from bench.targets import MAX_REDIS_PER_MESSAGE, MAX_SQL_PER_MESSAGE
+from bench.run import FLOOR_LABEL, REFERENCE_LABEL, Results, run_benchmark
+from bench.targets import MAX_REDIS_PER_MESSAGE, MAX_SQL_PER_MESSAGE, judge
 from tests.conftest import pg_server_url, require_postgres, unavailable
 
 
@@ -50,10 +50,26 @@ def test_every_app_answered_every_request_and_every_lead_advanced_in_order(smoke
 
 
 @pytest.mark.slow
-def test_the_dashboard_overview_is_timed_on_the_empty_and_the_grown_database(smoke: Results) -> None:
-    assert smoke.overview_empty and smoke.overview_grown
-    assert len(smoke.overview_grown.samples_ms) == SMOKE.overview_rounds
-    assert all(sample > 0 for sample in smoke.overview_empty.samples_ms + smoke.overview_grown.samples_ms)
+def test_the_dashboard_overview_is_timed_on_the_empty_the_grown_and_a_seeded_only_database(smoke: Results) -> None:
+    assert smoke.overview_empty and smoke.overview_grown and smoke.overview_seeded
+    assert len(smoke.overview_grown.samples_ms) == len(smoke.overview_seeded.samples_ms) == SMOKE.overview_rounds
+    assert all(sample > 0 for sample in smoke.overview_empty.samples_ms + smoke.overview_grown.samples_ms
+               + smoke.overview_seeded.samples_ms)
+    assert any("dashboard overview with" in verdict.target for verdict in judge(smoke))
+
+
+@pytest.mark.slow
+def test_floor_reference_and_service_are_driven_in_alternating_rounds(smoke: Results) -> None:
+    stack = smoke.stack
+    assert stack is not None
+    assert list(stack.sides) == [FLOOR_LABEL, REFERENCE_LABEL, "service, Sentry off", "service, Sentry traces 0.1"]
+    for label, rounds in stack.sides.items():
+        assert len(rounds) == SMOKE.stack_rounds, label
+        assert all(result.requests == SMOKE.stack_round_messages and result.errors == 0 for result in rounds), label
+    # The reference does real work (signature, Redis, PostgreSQL), so it is slower than the bare floor.
+    assert stack.throughput(REFERENCE_LABEL) < stack.throughput(FLOOR_LABEL)
+    targets = [verdict.target for verdict in judge(smoke)]
+    assert any("× reference" in target for target in targets) and not any("× floor" in target for target in targets)
 
 
 @pytest.mark.slow
@@ -90,7 +106,8 @@ def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_pa
     write_report(smoke, report)
     document = report.read_text(encoding="utf-8")
     assert "dashboard overview page" in document and "alternating rounds of" in document
-    for heading in ("### Targets", "### Throughput and latency", "### Sentry cost", "### Cost per message",
+    for heading in ("### Targets", "### Floor, reference and service", "### Throughput and latency",
+                    "### Sentry cost", "### Cost per message",
                     "### Growth", "### Memory"):
         assert document.count(heading) == 1, heading
     assert document.count(f"`{smoke.commit}`") >= 3  # the latest run, plus two history lines
