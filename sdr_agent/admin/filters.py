@@ -1,6 +1,7 @@
 """Dashboard filters: parsed once from the query string, applied as SQL conditions."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
@@ -21,6 +22,7 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 # Scores beyond this are refused and page numbers clamped to it: no value can overflow a database integer.
 INT_BOUND = 1_000_000
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 class BadFilter(ValueError):
@@ -158,10 +160,10 @@ def whole_number(raw: Any, name: str) -> int | None:
     if raw in (None, ""):
         return None
     text = str(raw).strip()
-    # Checked before int(): a thousand-digit number would cost CPU to convert, and only the sign matters.
-    if not (text.lstrip("+-").isascii() and text.lstrip("+-").isdigit()):
+    if not _WHOLE_NUMBER.fullmatch(text):
         raise BadFilter(f"{name} must be a whole number, got {text[:40]!r}")
-    if len(text.lstrip("+-0")) > len(str(INT_BOUND)):
+    # Clamped before int(): a thousand-digit number would cost CPU to convert, and only its sign matters.
+    if len(text.lstrip("+-").lstrip("0")) > len(str(INT_BOUND)):
         return -INT_BOUND if text.startswith("-") else INT_BOUND
     return max(-INT_BOUND, min(INT_BOUND, int(text)))
 

@@ -34,6 +34,8 @@ def test_a_whole_leap_year_is_still_one_period(operator: FlaskClient) -> None:
     ("/admin/leads?score_min=ten", "score_min must be a whole number"),
     ("/admin/leads?created_to=9999-12-31", "created_to must be between"),
     ("/admin/leads?page=abc", "page must be a whole number"),
+    ("/admin/leads?page=--5", "page must be a whole number"),
+    ("/admin/leads?score_min=%D9%A1%D9%A2", "score_min must be a whole number"),  # Arabic-Indic digits
     ("/admin/export.csv?created_from=9999-12-31", "created_from must be between"),
     ("/admin/export.csv?score_min=1e309", "score_min must be a whole number"),
 ])
