@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from .booking.desk import BookingDesk
+from .channels.refusals import RefusalAlarm
 from .config import PROJECT_ROOT, Settings
 from .conversation import ConversationService, StorageUnavailable
 from .database import engine_options, serialise_sqlite_writers
@@ -72,7 +73,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
                     RateLimit(settings.rate_limit_messages, settings.rate_limit_window_seconds))
     sweeper = Sweeper(outbound, gate)
     dispatcher = RqDispatcher(redis_client) if redis_client is not None else InlineDispatcher(
-        lambda item_id: deliver(outbound, item_id), sweeper.run, settings.sweep_interval_seconds)
+        lambda item_id: deliver(outbound, item_id), sweeper.run_monitored, settings.sweep_interval_seconds)
     app.extensions.update(
         sdr_settings=settings,
         sdr_flow=flow,
@@ -80,6 +81,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         sdr_outbound=outbound,
         sdr_sweeper=sweeper,
         sdr_dispatcher=dispatcher,
+        sdr_refusals=RefusalAlarm(settings.signature_alert_threshold, settings.signature_alert_window_seconds),
         sdr_conversation=ConversationService(
             session_factory=session_factory,
             gate=gate,

@@ -89,6 +89,8 @@ class Settings:
     follow_up_max: int  # nudges per silence; 0 turns follow-ups off
     quiet_hours: QuietHours | None  # no nudges between these local times; None = any time
     lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
+    signature_alert_threshold: int  # refused Twilio signatures per route and window before a warning event
+    signature_alert_window_seconds: float
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -180,6 +182,8 @@ class Settings:
             follow_up_max=reader.non_negative_int("SDR_FOLLOW_UP_MAX", 2),
             quiet_hours=reader.parsed("SDR_FOLLOW_UP_QUIET_HOURS", parse_quiet_hours, DEFAULT_QUIET_HOURS),
             lead_timezone=scheduling.zone,
+            signature_alert_threshold=reader.positive_int("SDR_SIGNATURE_ALERT_THRESHOLD", 5),
+            signature_alert_window_seconds=reader.positive_float("SDR_SIGNATURE_ALERT_WINDOW_SECONDS", 300.0),
         )
 
     def replace(self, **changes: object) -> "Settings":

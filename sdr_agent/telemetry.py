@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import subprocess
 import threading
@@ -32,12 +33,11 @@ from sentry_sdk.integrations.rq import RqIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.tracing import Span, Transaction
 from sentry_sdk.transport import HttpTransport
-from sentry_sdk.utils import event_from_exception
 from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.scrubbing import (KnownValues, known_values, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
-                                 scrub_metric)
+                                 scrub_metric, scrub_text)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ INTEGRATION_OP = "sdr.integration"
 DEFAULT_TRACES_SAMPLE_RATES = {"development": 1.0, "staging": 0.3, "production": 0.1}
 UNTRACED_PATHS = frozenset({"/healthz", "/healthz/"})
 UNTRACED_PREFIXES = ("/static/",)
+# Twilio's webhooks are reachable by anyone: a sentry-trace or baggage header on them is not ours,
+# so it neither decides sampling nor joins the request to someone else's trace.
+UNTRUSTED_TRACE_PREFIXES = ("/twilio/",)
 # Below gunicorn's graceful_timeout (8 s) so a worker drains its queue before it is killed.
 SHUTDOWN_TIMEOUT_S = 5.0
 TRANSPORT_COMPRESSION_LEVEL = 1
@@ -223,6 +226,10 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
         for target in (environ.get("PATH_INFO", ""), name):
             if target in UNTRACED_PATHS or target.startswith(UNTRACED_PREFIXES):
                 return 0.0
+        if _untrusted_trace(environ.get("PATH_INFO", "")):
+            # Our own coin, not the SDK's comparison with the caller's baggage `sample_rand`,
+            # which the caller could set to 0 to force tracing.
+            return 1.0 if random.random() < rate else 0.0
         parent_sampled = context.get("parent_sampled")
         if parent_sampled is not None:
             # Whoever started the trace upstream already decided; a partial trace helps no one.
@@ -232,12 +239,65 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
     return sampler
 
 
+def _untrusted_trace(path: str) -> bool:
+    return path.startswith(UNTRUSTED_TRACE_PREFIXES)
+
+
+def _detach_from_caller(transaction: Transaction) -> None:
+    """Make a public webhook's transaction the root of its own trace, whatever headers it came with."""
+    transaction.parent_span_id = None
+    transaction.parent_sampled = None
+    # The caller's frozen baggage would become the envelope's trace header (its public key, rates);
+    # without it the SDK builds the header from this transaction.
+    transaction._baggage = None
+
+
 def _known(hint: Any = None) -> KnownValues | None:
-    # Events carry their message's known values in the hint (MessageTrace._hand_over_redactions).
+    # Events carry their message's (or request's) known values in the hint (_add_known_to_hint).
     if isinstance(hint, dict) and hint.get(_KNOWN_VALUES_HINT) is not None:
         return hint[_KNOWN_VALUES_HINT]
     trace = _current_trace.get()
     return trace.known_values if trace is not None else None
+
+
+def _add_known_to_hint(event: Any, hint: Any, known: KnownValues | None) -> Any:
+    """Event processor body: hand `known` to `before_send`, on top of what other processors handed over."""
+    if known is not None:
+        hint[_KNOWN_VALUES_HINT] = known.merged(hint.get(_KNOWN_VALUES_HINT))
+    return event
+
+
+def never_send(*values: str | None) -> None:
+    """Keep these values (a search term, the lead an operator opened) out of everything this request or job sends."""
+    if not _state.enabled:
+        return
+    trace = _current_trace.get()
+    if trace is not None and trace.enabled:
+        trace.redact(*values)
+        return
+    known = known_values(values)
+    if known is not None:
+        # The request's (or job's) own isolation scope: dropped with it, never seen by another request.
+        sentry_sdk.get_isolation_scope().add_event_processor(
+            lambda event, hint: _add_known_to_hint(event, hint, known))
+
+
+@contextmanager
+def job_scope() -> Iterator[None]:
+    """Run one background job with none of the breadcrumbs of the jobs before it."""
+    if not _state.enabled:
+        yield
+        return
+    # A worker runs job after job in one thread, and breadcrumbs (an httplib URL, a log line) land on
+    # its one isolation scope: each job's would be attached to the next lead's events. The scope is
+    # emptied in place, not forked: forking would also fork the current scope, which holds the RQ
+    # job's transaction, sent after the job returns with the lead set on it.
+    scope = sentry_sdk.get_isolation_scope()
+    scope.clear_breadcrumbs()
+    try:
+        yield
+    finally:
+        scope.clear_breadcrumbs()
 
 
 def _is_sentry_request(url: object) -> bool:
@@ -306,10 +366,7 @@ class MessageTrace:
     def _hand_over_redactions(self, event: Any, hint: Any) -> Any:
         # Event processor: a web request's transaction is sent after the message's context has
         # ended, so the redactions travel to `before_send` in the event's hint.
-        if self.known_values is not None:
-            # Several messages in one job: the latest processor, the innermost message, wins.
-            hint[_KNOWN_VALUES_HINT] = self.known_values
-        return event
+        return _add_known_to_hint(event, hint, self.known_values)
 
     @property
     def enabled(self) -> bool:
@@ -344,6 +401,12 @@ class MessageTrace:
             log.warning("telemetry: ignoring a lead id that is not a phone hash")
             return
         self._scope.set_user({"id": lead_id})
+
+    def set_status(self, status: str) -> None:
+        """The transaction's status (ok, cancelled, unavailable, internal_error…), for failure-rate alerts."""
+        if self._scope is None or self._scope.transaction is None:
+            return
+        self._scope.transaction.set_status(status)
 
     def redact(self, *values: str | None) -> None:
         """Never send these literal values (phone, profile name, message text, answers) while traced."""
@@ -438,7 +501,7 @@ class MessageTrace:
             self._scope.set_tag("budget_exceeded", "true")
         sentry_sdk.capture_message("Message processing exceeded budget", level="warning", tags=tags,
                                    extras=extras,
-                                   fingerprint=["processing-budget", self.channel, self.stage or UNKNOWN])
+                                   fingerprint=["processing-budget", self.channel])
 
 
 @contextmanager
@@ -456,6 +519,9 @@ def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stag
             and request_transaction.timestamp is None):
         # Flask (or RQ) already opened a transaction for this request: it becomes the message's
         # transaction instead of a second one nested inside it.
+        if request_transaction.op == OP.HTTP_SERVER and _untrusted_trace(request_transaction.name or ""):
+            # Named by its URL rule until renamed below.
+            _detach_from_caller(request_transaction)
         request_transaction.op = op
         scope.set_transaction_name(name, source="custom")
         with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:
@@ -491,13 +557,10 @@ def _activate(channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.
 
 
 def capture_error(exc: BaseException, stage: str | None, channel: str | None) -> str | None:
-    """Report an exception grouped by type, stage and channel; returns the event id."""
+    """Report an exception, grouped by Sentry's stack-based default; stage and channel are tags."""
     if not _state.enabled:
         return None
-    return sentry_sdk.capture_exception(
-        exc, fingerprint=[type(exc).__name__, stage or UNKNOWN, channel or UNKNOWN],
-        tags=_present({"stage": stage, "channel": channel}),
-    )
+    return sentry_sdk.capture_exception(exc, tags=_present({"stage": stage, "channel": channel}))
 
 
 def is_timeout(exc: BaseException) -> bool:
@@ -561,17 +624,70 @@ def _report_timeout(integration: str, timeout_s: float | None, operation: str | 
     )
 
 
-def lock_wait_exceeded(waited_ms: float, stage: str | None = None, *, timeout_ms: float | None = None) -> None:
-    """Warning: a message waited too long for its lead's lock."""
+def lock_wait_exceeded(waited_ms: float, stage: str | None, *, timeout_ms: float | None = None) -> None:
+    """Warning: a message waited too long for its lead's lock (`stage`: where the lead was before the turn)."""
     if not _state.enabled:
         return
     trace = _current_trace.get()
-    stage = stage or (trace.stage if trace is not None else None)
+    channel = trace.channel if trace is not None else UNKNOWN
     sentry_sdk.capture_message(
-        "Lead lock wait exceeded", level="warning", tags=_present({"stage": stage}),
+        "Lead lock wait exceeded", level="warning", tags={"stage": stage or UNKNOWN, "channel": channel},
         extras=_present({"waited_ms": round(waited_ms), "timeout_ms": timeout_ms}),
-        fingerprint=["lock-wait", trace.channel if trace is not None else UNKNOWN, stage or UNKNOWN],
+        fingerprint=["lock-wait", channel],
     )
+
+
+def delivery_failed(integration: str, failure: str, purpose: str, attempts: int, reason: str | None) -> None:
+    """Error: an outbox item was given up on (a hand-off that never reaches a person, a CRM that never hears)."""
+    if not _state.enabled:
+        return
+    sentry_sdk.capture_message(
+        "Outbound delivery failed", level="error",
+        tags={"integration": integration, "failure": failure, "purpose": purpose},
+        extras=_present({"attempts": attempts, "reason": reason}),
+        # One issue per integration and failure kind, whatever the lead or the attempt count.
+        fingerprint=["delivery-failed", integration, failure],
+    )
+
+
+def whatsapp_window_closed(purpose: str, language: str | None) -> None:
+    """Warning: a WhatsApp send was skipped, the 24-hour window closed and no template for it exists."""
+    if not _state.enabled:
+        return
+    sentry_sdk.capture_message(
+        "WhatsApp send skipped: window closed, no template", level="warning",
+        tags={"purpose": purpose, "language": language or UNKNOWN},
+        fingerprint=["whatsapp-window-closed", purpose, language or UNKNOWN],
+    )
+
+
+def message_undelivered(status: str, error_code: str | None, lead_id: str | None) -> None:
+    """Error: Twilio reported an outbound message failed or undelivered (with its ErrorCode)."""
+    if not _state.enabled:
+        return
+    with sentry_sdk.new_scope() as scope:
+        if lead_id is not None and _LEAD_ID.fullmatch(lead_id):
+            scope.set_user({"id": lead_id})
+        code = error_code or UNKNOWN
+        sentry_sdk.capture_message(
+            "WhatsApp message not delivered", level="error",
+            tags={"status": status, "error_code": code, "channel": "whatsapp"},
+            fingerprint=["message-undelivered", code],
+        )
+
+
+def signature_refused(route: str, validated_url: str, refusals: int, warn: bool) -> None:
+    """`sdr.webhook.signature_refused` metric; with `warn`, one warning naming the URL that was validated."""
+    if not _state.enabled:
+        return
+    sentry_metrics.count("sdr.webhook.signature_refused", 1, attributes={"route": route})
+    if warn:
+        sentry_sdk.capture_message(
+            "Twilio signature refused", level="warning", tags={"route": route},
+            # Only the URL the signature was checked against: a wrong PUBLIC_BASE_URL shows at a glance.
+            extras={"validated_url": scrub_text(validated_url), "refusals": refusals},
+            fingerprint=["signature-refused", route],
+        )
 
 
 def _current_scope() -> sentry_sdk.Scope:
@@ -602,25 +718,22 @@ def message_throttled(notice: bool, stage: str | None) -> None:
                          attributes={"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
 
 
-def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None) -> None:
-    """Event "Conversation thread reset" tagged with the reason; with `error`, it carries the exception."""
+def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None, *,
+                 lead_id: str | None = None, channel: str | None = None) -> None:
+    """Info event "Conversation thread reset" tagged with the reason (the error itself is its own error event).
+
+    Outside a message (the sweep) pass the lead's phone hash and the thread's channel.
+    """
     if not _state.enabled:
         return
-    tags = _present({"reason": reason, "stage": stage})
-    extras = {"thread_age_s": round(thread_age_s, 1), "stage": stage}
-    if error is None:
+    tags = _present({"reason": reason, "stage": stage, "channel": channel})
+    extras = _present({"thread_age_s": round(thread_age_s, 1), "stage": stage,
+                       "exception_type": type(error).__name__ if error is not None else None})
+    with sentry_sdk.new_scope() as scope:
+        if lead_id is not None and _LEAD_ID.fullmatch(lead_id):
+            scope.set_user({"id": lead_id})
         sentry_sdk.capture_message("Conversation thread reset", level="info", tags=tags, extras=extras,
-                                   fingerprint=["thread-reset", reason, stage or UNKNOWN])
-        return
-    event, hint = event_from_exception(error, client_options=sentry_sdk.get_client().options,
-                                       mechanism={"type": "sdr.thread_reset", "handled": True})
-    # The error itself is reported by capture_error; without exc_info in the hint the SDK's
-    # dedupe keeps this second, differently grouped event about the same exception.
-    hint.pop("exc_info", None)
-    event["message"] = "Conversation thread reset"
-    event["level"] = "error"
-    sentry_sdk.capture_event(event, hint=hint, tags=tags, extras=extras,
-                             fingerprint=["thread-reset", reason, type(error).__name__, stage or UNKNOWN])
+                                   fingerprint=["thread-reset", reason])
 
 
 @contextmanager
