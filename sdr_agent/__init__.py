@@ -26,7 +26,7 @@ from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
 from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
 from .request_size import init_request_size_limit
-from .telemetry import init_telemetry
+from .telemetry import init_telemetry, instrument_app
 from .worker import runtime
 from .worker.dispatch import InlineDispatcher, RqDispatcher
 from .worker.sweep import Sweeper
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     init_telemetry(settings, "web")
 
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    instrument_app(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,

@@ -12,6 +12,7 @@ import re
 import subprocess
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 import sentry_sdk
 import urllib3
+from flask import Flask, request
 from sentry_sdk import logger as sentry_logs
 from sentry_sdk import metrics as sentry_metrics
 from sentry_sdk.consts import OP
@@ -243,8 +245,19 @@ def _untrusted_trace(path: str) -> bool:
     return path.startswith(UNTRUSTED_TRACE_PREFIXES)
 
 
-def _detach_from_caller(transaction: Transaction) -> None:
-    """Make a public webhook's transaction the root of its own trace, whatever headers it came with."""
+def instrument_app(app: Flask) -> None:
+    """Per-request hooks: a request to a public webhook starts a trace of its own."""
+    app.before_request(_detach_public_webhook)
+
+
+def _detach_public_webhook() -> None:
+    """Make a Twilio webhook's transaction the root of a new trace, whatever trace headers came with it."""
+    if not _state.enabled or not _untrusted_trace(request.path):
+        return
+    transaction = sentry_sdk.get_current_scope().transaction
+    if not isinstance(transaction, Transaction) or transaction.parent_span_id is None:
+        return
+    transaction.trace_id = uuid.uuid4().hex
     transaction.parent_span_id = None
     transaction.parent_sampled = None
     # The caller's frozen baggage would become the envelope's trace header (its public key, rates);
@@ -519,9 +532,6 @@ def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stag
             and request_transaction.timestamp is None):
         # Flask (or RQ) already opened a transaction for this request: it becomes the message's
         # transaction instead of a second one nested inside it.
-        if request_transaction.op == OP.HTTP_SERVER and _untrusted_trace(request_transaction.name or ""):
-            # Named by its URL rule until renamed below.
-            _detach_from_caller(request_transaction)
         request_transaction.op = op
         scope.set_transaction_name(name, source="custom")
         with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:

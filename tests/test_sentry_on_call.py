@@ -361,6 +361,7 @@ def test_the_twilio_webhooks_make_their_own_sampling_decision(
     assert len(transactions) == (1 if traced else 0)
     if traced:
         trace = transactions[0]["contexts"]["trace"]
-        assert trace.get("parent_span_id") is None  # not a child of the caller's span
+        # Neither a child of the caller's span nor part of the caller's trace.
+        assert trace.get("parent_span_id") is None and trace["trace_id"] != caller_trace
         envelope = next(e for e in sentry_sink.envelopes() if any(i.type == "transaction" for i in e.items))
         assert envelope.headers["trace"]["public_key"] == "publickey"
