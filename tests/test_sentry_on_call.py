@@ -353,12 +353,15 @@ def test_the_twilio_webhooks_make_their_own_sampling_decision(
     caller_trace = "a" * 32
     headers = {"sentry-trace": f"{caller_trace}-{'b' * 16}{flag}",
                "baggage": f"sentry-trace_id={caller_trace},sentry-sample_rand=0.000001,sentry-public_key=evil"}
-    assert signed_post(app.test_client(), "/twilio/whatsapp", whatsapp_form(PHONE, "oi"), **headers).status_code == 200
+    client = app.test_client()
+    assert signed_post(client, "/twilio/whatsapp", whatsapp_form(PHONE, "oi"), **headers).status_code == 200
+    assert client.post("/twilio/status", data={"MessageSid": "SM" + "0" * 32}, headers=headers).status_code == 403
     telemetry.capture_error(RuntimeError("marker"), None, None)
     delivered(sentry_sink, lambda: sentry_sink.events())
 
     transactions = message_transactions(sentry_sink)
     assert len(transactions) == (1 if traced else 0)
+    assert len(sentry_sink.transactions()) == (2 if traced else 0)  # the unsigned request too
     if traced:
         trace = transactions[0]["contexts"]["trace"]
         # Neither a child of the caller's span nor part of the caller's trace.
