@@ -62,6 +62,7 @@ class Settings:
     sentry_release: str | None
     sentry_traces_sample_rate: float | None
     sentry_profiles_sample_rate: float
+    sentry_enable_logs: bool  # Sentry structured logs (the stage trail as log records, WARNING+ Python logs)
     flow_file: Path
     default_language: str
     processing_budget_ms: int
@@ -152,6 +153,7 @@ class Settings:
             sentry_release=reader.text("SENTRY_RELEASE") or reader.text("RENDER_GIT_COMMIT"),
             sentry_traces_sample_rate=reader.rate("SENTRY_TRACES_SAMPLE_RATE"),
             sentry_profiles_sample_rate=reader.rate("SENTRY_PROFILES_SAMPLE_RATE") or 0.0,
+            sentry_enable_logs=reader.flag("SENTRY_ENABLE_LOGS"),
             flow_file=flow_file,
             default_language=default_language,
             processing_budget_ms=reader.positive_int("SDR_PROCESSING_BUDGET_MS", 3000),

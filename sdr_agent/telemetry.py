@@ -74,6 +74,7 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 class _State:
     initialized: bool = False
     enabled: bool = False
+    logs: bool = False
     sentry_netloc: str | None = None
 
 
@@ -98,6 +99,7 @@ def init_telemetry(settings: Settings, process: str) -> bool:
             ignore_logger(name)
             ignore_logger_for_sentry_logs(name)
         _state.enabled = True
+        _state.logs = settings.sentry_enable_logs
         return True
 
 
@@ -127,6 +129,7 @@ def shutdown_telemetry(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
             sentry_sdk.get_global_scope().remove_tag("process")
         _state.initialized = False
         _state.enabled = False
+        _state.logs = False
         _state.sentry_netloc = None
 
 
@@ -151,7 +154,9 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         "max_request_body_size": "never",
         "include_local_variables": False,
         "in_app_include": ["sdr_agent"],
-        "enable_logs": True,
+        # Off unless SENTRY_ENABLE_LOGS=1: a log record per stage change was the largest single
+        # per-message cost of the SDK; breadcrumbs and metrics carry the same trail.
+        "enable_logs": settings.sentry_enable_logs,
         "before_send": _before_send,
         "before_send_transaction": _before_send,
         "before_breadcrumb": _before_breadcrumb,
@@ -170,8 +175,9 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
             FlaskIntegration(transaction_style="url"),
             RqIntegration(),
             # Python logging: breadcrumbs from INFO, error events from ERROR, Sentry logs from WARNING
-            # (our own structured logs go through sentry_sdk.logger at any level).
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR, sentry_logs_level=logging.WARNING),
+            # when logs are on (our own structured logs go through sentry_sdk.logger at any level).
+            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR,
+                               sentry_logs_level=logging.WARNING if settings.sentry_enable_logs else None),
         ],
     }
     if settings.sentry_profiles_sample_rate > 0:
@@ -459,7 +465,7 @@ class MessageTrace:
 
     def stage_changed(self, from_stage: str | None, to_stage: str, seconds_in_previous: float | None,
                       channel: str | None = None, language: str | None = None) -> None:
-        """Breadcrumb, Sentry log and `sdr.stage.entered` metric for a stage transition."""
+        """Breadcrumb and `sdr.stage.entered` metric for a stage transition (and a Sentry log when logs are on)."""
         if self._scope is None:
             return
         channel = channel or self.channel
@@ -469,10 +475,11 @@ class MessageTrace:
             category="qualification.stage", level="info", message=f"{from_stage} -> {to_stage}",
             data={"from": from_stage, "to": to_stage, "duration_s": seconds_in_previous},
         )
-        attributes = _present({"channel": channel, "language": language, "flow.version": self.flow_version,
-                               "stage.previous_duration_s": seconds_in_previous})
-        sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
-                         to_stage=to_stage, attributes=attributes)
+        if _state.logs:
+            attributes = _present({"channel": channel, "language": language, "flow.version": self.flow_version,
+                                   "stage.previous_duration_s": seconds_in_previous})
+            sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
+                             to_stage=to_stage, attributes=attributes)
         sentry_metrics.count("sdr.stage.entered", 1,
                              attributes=_present({"stage": to_stage, "channel": channel, "language": language}))
         if seconds_in_previous is not None and from_stage is not None:

@@ -134,8 +134,7 @@ def test_a_lead_qualified_across_a_call_and_whatsapp_is_one_user_with_a_stage_tr
 
     entered = [attribute(m, "stage") for m in sentry_sink.metrics() if m["name"] == "sdr.stage.entered"]
     assert entered == ["consent", "name", "company", "role", "need", "budget", "timeline", "email", "qualified"]
-    moves = [r["body"] for r in sentry_sink.logs() if r["body"].startswith("Lead moved from")]
-    assert moves[0] == "Lead moved from new to consent" and moves[-1] == "Lead moved from email to qualified"
+    assert sentry_sink.logs() == []  # Sentry logs are off unless SENTRY_ENABLE_LOGS=1
     durations = [m for m in sentry_sink.metrics() if m["name"] == "sdr.stage.duration"]
     assert {attribute(m, "stage") for m in durations} >= {"name", "company", "email"}
 

@@ -136,7 +136,7 @@ def test_init_runs_once_per_process(sentry_sink: SentrySink, sentry_dsn: str) ->
     assert options["include_local_variables"] is False
     assert options["send_default_pii"] is None
     assert options["shutdown_timeout"] < 8
-    assert options["enable_logs"] is True
+    assert options["enable_logs"] is False  # SENTRY_ENABLE_LOGS=1 turns them on
     assert {"flask", "rq", "logging"} <= set(client.integrations)
     # Per-statement spans and the module list cost every request; the sdr.* spans time those phases.
     assert not {"sqlalchemy", "redis", "modules"} & set(client.integrations)
@@ -347,7 +347,28 @@ def test_capture_error_leaves_grouping_to_the_stack_and_tags_stage_and_channel(s
 
 # --- Stages, outcomes, warnings ----------------------------------------------------------------
 
-def test_a_stage_change_is_a_breadcrumb_a_log_and_a_metric(sink: SentrySink) -> None:
+def test_sentry_logs_are_off_unless_enabled(sink: SentrySink) -> None:
+    with telemetry.message_trace("whatsapp", "whatsapp.inbound") as trace:
+        trace.stage_changed("budget", "timeline", 42.5)
+        logging.getLogger("sdr_agent.test").warning("a warning")
+        telemetry.capture_error(RuntimeError("later"), trace.stage, trace.channel)
+    sent(sink, lambda: sink.events() and sink.metrics())
+
+    assert sink.logs() == [] and "log" not in sink.item_counts()
+    [event] = sink.events()
+    assert [c["message"] for c in event["breadcrumbs"]["values"] if c["category"] == "qualification.stage"] == [
+        "budget -> timeline"]
+
+
+@pytest.fixture
+def sink_with_logs(sentry_sink: SentrySink, sentry_dsn: str) -> SentrySink:  # noqa: F811 - fixture injection
+    """Telemetry initialised against the sink, with SENTRY_ENABLE_LOGS=1."""
+    assert telemetry.init_telemetry(settings_for(sentry_dsn, SENTRY_ENABLE_LOGS="1"), "test")
+    return sentry_sink
+
+
+def test_a_stage_change_is_a_breadcrumb_a_log_and_a_metric(sink_with_logs: SentrySink) -> None:
+    sink = sink_with_logs
     with telemetry.message_trace("whatsapp", "whatsapp.inbound", language="en") as trace:
         trace.stage_changed("budget", "timeline", 42.5)
         telemetry.capture_error(RuntimeError("later"), trace.stage, trace.channel)
@@ -909,7 +930,8 @@ def fail(*values: str) -> None:
     raise ValueError("cannot qualify " + " | ".join(values))
 
 
-def test_no_personal_data_reaches_sentry_in_any_form(sink: SentrySink) -> None:
+def test_no_personal_data_reaches_sentry_in_any_form(sink_with_logs: SentrySink) -> None:
+    sink = sink_with_logs
     client = make_leaky_app().test_client()
     response = client.post(
         f"/twilio/whatsapp?email={quote(EMAIL)}&cpf={quote(CPF)}&phone={quote(PHONE)}",
