@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.scrubbing import (KnownValues, known_values, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
-                                 scrub_metric, scrub_text)
+                                 scrub_metric)
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ def _add_known_to_hint(event: Any, hint: Any, known: KnownValues | None) -> Any:
 
 
 def never_send(*values: str | None) -> None:
-    """Keep these values (a search term, the lead an operator opened) out of everything this request or job sends."""
+    """Keep these values (a search term, the lead an operator opened) out of everything this web request sends."""
     if not _state.enabled:
         return
     trace = _current_trace.get()
@@ -296,7 +296,8 @@ def never_send(*values: str | None) -> None:
         return
     known = known_values(values)
     if known is not None:
-        # The request's (or job's) own isolation scope: dropped with it, never seen by another request.
+        # The request's own isolation scope (the Flask integration forks one per request): dropped
+        # with the request, never seen by another.
         sentry_sdk.get_isolation_scope().add_event_processor(
             lambda event, hint: _add_known_to_hint(event, hint, known))
 
@@ -702,7 +703,7 @@ def signature_refused(route: str, validated_url: str, refusals: int, warn: bool)
         sentry_sdk.capture_message(
             "Twilio signature refused", level="warning", tags={"route": route},
             # Only the URL the signature was checked against: a wrong PUBLIC_BASE_URL shows at a glance.
-            extras={"validated_url": scrub_text(validated_url), "refusals": refusals},
+            extras={"validated_url": validated_url, "refusals": refusals},
             fingerprint=["signature-refused", route],
         )
 
