@@ -64,6 +64,8 @@ ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
 # request, health checks included. Neither is worth a breadcrumb or a Sentry log.
 QUIET_LOGGERS = ("twilio.http_client", "gunicorn.access")
 UNKNOWN = "unknown"
+# Outcomes that are also an event (with the lead's stage trail as breadcrumbs); every outcome is a metric.
+OUTCOME_EVENTS = frozenset({"disqualified", "handoff"})
 _KNOWN_VALUES_HINT = "sdr_known_values"
 _LEAD_ID = re.compile(r"[0-9a-f]{64}")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n", "f"})
@@ -488,13 +490,15 @@ class MessageTrace:
                                         attributes={"stage": from_stage, "channel": channel})
 
     def outcome(self, outcome: str) -> None:
-        """Terminal outcome (qualified, disqualified, handoff, opted_out, declined): tag, event and metric."""
+        """Terminal outcome: tag and `sdr.lead.outcome` metric; an info event too for disqualified and handoff."""
         if self._scope is None:
             return
         self._scope.set_tag("outcome", outcome)
-        sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
-                                   fingerprint=["qualification-outcome", outcome])
         sentry_metrics.count("sdr.lead.outcome", 1, attributes={"outcome": outcome, "channel": self.channel})
+        if outcome in OUTCOME_EVENTS:
+            # The outcomes someone may want to read a lead's trail for; the rest are counted only.
+            sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
+                                       fingerprint=["qualification-outcome", outcome])
 
     def _sampled(self) -> bool:
         current = self._scope.span if self._scope is not None else None

@@ -104,8 +104,8 @@ def test_a_lead_qualified_across_a_call_and_whatsapp_is_one_user_with_a_stage_tr
     replies = [webhooks.send_whatsapp(PHONE, text) for text in ["oi", *texts]]
     assert replies[-1][0].startswith("Obrigado, Beatriz Albuquerque!")
     turns = 3 + 1 + len(texts)
-    delivered(sentry_sink, lambda: len(message_transactions(sentry_sink)) == turns and named(
-        sentry_sink, "Lead qualification outcome"))
+    delivered(sentry_sink, lambda: len(message_transactions(sentry_sink)) == turns and [
+        m for m in sentry_sink.metrics() if m["name"] == "sdr.lead.outcome"])
 
     transactions = message_transactions(sentry_sink)
     lead_id = phone_hash(PHONE_SECRET, PHONE)
@@ -125,12 +125,10 @@ def test_a_lead_qualified_across_a_call_and_whatsapp_is_one_user_with_a_stage_tr
     last = transactions[-1]
     assert (last["tags"]["stage"], last["tags"]["outcome"]) == ("qualified", "qualified")
 
-    [outcome] = named(sentry_sink, "Lead qualification outcome")
-    assert outcome["level"] == "info" and outcome["tags"]["outcome"] == "qualified"
-    assert outcome["user"]["id"] == lead_id
-    trail = [(c["data"]["from"], c["data"]["to"]) for c in outcome["breadcrumbs"]["values"]
-             if c["category"] == "qualification.stage"]
-    assert trail[-1] == ("email", "qualified")
+    # A qualified lead is counted, not an event (only disqualifications and hand-offs are).
+    assert named(sentry_sink, "Lead qualification outcome") == []
+    [outcome] = [m for m in sentry_sink.metrics() if m["name"] == "sdr.lead.outcome"]
+    assert (attribute(outcome, "outcome"), attribute(outcome, "channel")) == ("qualified", "whatsapp")
 
     entered = [attribute(m, "stage") for m in sentry_sink.metrics() if m["name"] == "sdr.stage.entered"]
     assert entered == ["consent", "name", "company", "role", "need", "budget", "timeline", "email", "qualified"]

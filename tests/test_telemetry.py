@@ -295,7 +295,8 @@ def test_messages_in_parallel_threads_keep_their_own_lead_and_tags(sink: SentryS
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    sent(sink, lambda: len(sink.transactions()) == 2 and len(sink.events()) == 3)
+    # Two errors: "declined" is a metric and a tag, not an event.
+    sent(sink, lambda: len(sink.transactions()) == 2 and len(sink.events()) == 2)
 
     errors = {event["exception"]["values"][0]["value"]: event for event in sink.events() if "exception" in event}
     for index in (1, 2):
@@ -410,6 +411,17 @@ def test_an_outcome_is_an_info_event_tagged_with_it(sink: SentrySink) -> None:
     assert event["fingerprint"] == ["qualification-outcome", "handoff"]
     [metric] = [m for m in sink.metrics() if m["name"] == "sdr.lead.outcome"]
     assert attribute(metric, "outcome") == "handoff"
+
+
+def test_a_qualified_lead_is_a_metric_and_a_tag_not_an_event(sink: SentrySink) -> None:
+    with telemetry.message_trace("whatsapp", "whatsapp.inbound", stage="email") as trace:
+        trace.outcome("qualified")
+    sent(sink, lambda: sink.transactions() and sink.metrics())
+
+    assert sink.events() == []
+    assert sink.transactions()[0]["tags"]["outcome"] == "qualified"
+    [metric] = [m for m in sink.metrics() if m["name"] == "sdr.lead.outcome"]
+    assert attribute(metric, "outcome") == "qualified"
 
 
 def test_a_message_over_budget_warns_with_the_slowest_span(sink: SentrySink) -> None:
