@@ -71,6 +71,7 @@ class Settings:
     sentry_release: str | None
     sentry_traces_sample_rate: float | None
     sentry_profiles_sample_rate: float
+    sentry_enable_logs: bool  # Sentry structured logs (the stage trail as log records, WARNING+ Python logs)
     flow_file: Path
     default_language: str
     processing_budget_ms: int
@@ -99,6 +100,8 @@ class Settings:
     follow_up_max: int  # nudges per silence; 0 turns follow-ups off
     quiet_hours: QuietHours | None  # no nudges between these local times; None = any time
     lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
+    signature_alert_threshold: int  # refused Twilio signatures per route and window before a warning event
+    signature_alert_window_seconds: float
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -156,6 +159,7 @@ class Settings:
             sentry_release=reader.text("SENTRY_RELEASE") or reader.text("RENDER_GIT_COMMIT"),
             sentry_traces_sample_rate=reader.rate("SENTRY_TRACES_SAMPLE_RATE"),
             sentry_profiles_sample_rate=reader.rate("SENTRY_PROFILES_SAMPLE_RATE") or 0.0,
+            sentry_enable_logs=reader.flag("SENTRY_ENABLE_LOGS"),
             flow_file=flow_file,
             default_language=default_language,
             processing_budget_ms=reader.positive_int("SDR_PROCESSING_BUDGET_MS", 3000),
@@ -187,6 +191,8 @@ class Settings:
             follow_up_max=reader.non_negative_int("SDR_FOLLOW_UP_MAX", 2),
             quiet_hours=reader.parsed("SDR_FOLLOW_UP_QUIET_HOURS", parse_quiet_hours, DEFAULT_QUIET_HOURS),
             lead_timezone=scheduling.zone,
+            signature_alert_threshold=reader.positive_int("SDR_SIGNATURE_ALERT_THRESHOLD", 5),
+            signature_alert_window_seconds=reader.positive_float("SDR_SIGNATURE_ALERT_WINDOW_SECONDS", 300.0),
         )
 
     def replace(self, **changes: object) -> "Settings":

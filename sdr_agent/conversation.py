@@ -34,7 +34,7 @@ from .qualification.intents import detect_intent
 from .lead_state import seconds_in_stage, write_state
 from .outbound.triggers import queue_for_events
 from .ratelimit import Verdict
-from .telemetry import lock_wait_exceeded, message_throttled, message_trace
+from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .worker.dispatch import Dispatcher
 
@@ -198,7 +198,7 @@ class ConversationService:
                 lock = held.enter_context(self.gate.lead_lock(lead_key))
                 span.set_data("lock.acquired", lock.acquired)
             if lock.timed_out:
-                lock_wait_exceeded(lock.waited_ms, timeout_ms=self.settings.lock_timeout_seconds * 1000)
+                notes.lock_timed_out(lock.waited_ms, self.settings.lock_timeout_seconds * 1000)
             try:
                 reply = self._in_transaction(sid, phone, lead_key, notes, work, serialized=lock.acquired)
             except DATABASE_DOWN_ERRORS as exc:

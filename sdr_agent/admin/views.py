@@ -8,6 +8,8 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from .. import telemetry
+from ..models import Lead
 from ..qualification import STAGE_NEW, TERMINAL_STAGES
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
@@ -20,6 +22,17 @@ from .security import log_out, no_store, require_operator
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_operator)
 bp.after_request(no_store)
+
+
+@bp.before_request
+def keep_operator_input_out_of_telemetry() -> None:
+    """Search terms and filters often are a lead's name or phone: nothing this request sends may carry them."""
+    telemetry.never_send(*request.args.values())
+
+
+def never_send_lead(lead: Lead) -> None:
+    """Keep the personal fields of a lead the page shows out of what this request sends."""
+    telemetry.never_send(lead.phone, lead.name, lead.company, lead.role, lead.email, lead.profile_name, lead.need)
 
 ACTION_MESSAGES = {
     "hand_off": ("Lead handed off: the bot stays silent until it is released.", "The lead is already with a person."),
@@ -100,6 +113,7 @@ def lead(lead_id: int) -> ResponseReturnValue:
         detail = lead_detail(session, lead_id)
     if detail is None:
         abort(404, description="no such lead")
+    never_send_lead(detail.lead)
     state = detail.lead.state or {}
     return render_template(
         "admin/lead.html", detail=detail, lead=detail.lead, score_reasons=state.get("score_reasons") or [],
