@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .asides import take_asides
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
@@ -44,12 +45,22 @@ def _handle(draft: Draft) -> None:
         _INTENT_HANDLERS[intent](draft)
     elif only_language_request:
         resume(draft)
-    elif state.stage == STAGE_NEW:
+    else:
+        # A question or a callback request is answered first; what is left may still answer the open question.
+        take_asides(draft, question)
+        _read(draft, question)
+
+
+def _read(draft: Draft, question: QuestionStage | None) -> None:
+    """Read the message (or what is left of it after the lead's questions) at the lead's stage."""
+    state = draft.state
+    if state.stage == STAGE_NEW:
         if not draft.turn.confirm:
             _fill_volunteered(draft, current=None)
         advance(draft)
     elif state.stage in TERMINAL_STAGES:
-        draft.say("done")
+        if not draft.aside:
+            draft.say("done")
     elif question is None:
         resume(draft)  # a stage this flow no longer has
     elif (pending := _pending_answer(draft, question)) is not None:
@@ -59,9 +70,9 @@ def _handle(draft: Draft) -> None:
     elif not draft.voice and question.slot in state.deferred:
         _resume_deferred(draft, question)
     elif not draft.text:
-        if draft.turn.has_media:
+        if draft.turn.has_media and not draft.aside:
             draft.say("media_only")
-        draft.ask(question)
+        draft.reask(question)
     else:
         _answer(draft, question, _parse(draft, question))
 
@@ -103,8 +114,8 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
     elif draft.turn.resumed:
         draft.say("welcome_back")
         draft.ask(question)
-    elif volunteered:
-        draft.ask(question)  # progress was made: ask again without counting a failed answer
+    elif volunteered or draft.aside:
+        draft.reask(question)  # progress was made, or a question answered: ask again without counting a failure
     else:
         _reject(draft, question)
 

@@ -111,8 +111,8 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
     ]),
     "retry limit at consent hands off": ("pt-BR", [
         ("Oi", "consent", "(sim/não)"),
-        ("quanto custa?", "consent", "Responda *sim* ou *não*"),
-        ("mas quanto custa o plano básico", "handoff", "Uma pessoa do nosso time vai responder por aqui em breve."),
+        ("depende do que for", "consent", "Responda *sim* ou *não*"),
+        ("acho que mais pra frente", "handoff", "Uma pessoa do nosso time vai responder por aqui em breve."),
         ("alô?", "handoff", None),
     ]),
     "multi-slot message skips answered questions": ("pt-BR", [
@@ -280,8 +280,8 @@ def test_retry_limit_skip_stores_the_raw_answer_unverified(lead: Callable[..., L
 def test_retry_limit_handoff_reason(lead: Callable[..., Lead]) -> None:
     ana = lead()
     ana.says("Oi")
-    ana.says("quanto custa?")
-    result = ana.says("mas quanto custa o plano básico")
+    ana.says("depende do que for")
+    result = ana.says("acho que mais pra frente")
     handoff = [event for event in result.events if event.kind is EventKind.HANDOFF_REQUESTED]
     assert [dict(event.data) for event in handoff] == [{"reason": "retry_limit"}]
     assert ana.state.handed_off is True

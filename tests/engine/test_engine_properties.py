@@ -61,6 +61,7 @@ def allowed_event_strings(flow: Flow) -> set[str]:
         {STAGE_NEW, *TERMINAL_STAGES, *flow.stage_ids, *flow.languages, *(stage.slot for stage in flow.stages)}
         | {rule.reason for rule in flow.disqualify}
         | {"user_requested", "retry_limit", "low_score"}
+        | {entry.id for entry in (flow.knowledge.entries if flow.knowledge else ())}
     )
 
 

@@ -1,0 +1,59 @@
+"""Finding the knowledge entry a lead's question asks about: fuzzy matching with rapidfuzz."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from .knowledge import Entry, Knowledge
+from .textnorm import simplify
+
+# Words that carry no topic; dropped so "qual é o preço" and "qual o preço" read alike.
+_FILLER = frozenset(
+    "o a os as um uma uns umas de do da dos das e em no na nos nas ai entao ola oi the an of to for and hi so ok".split()
+)
+# Chat spellings of the same word, so "vcs" matches a variant written "vocês".
+_SPELLINGS = {"vcs": "voces", "vc": "voce", "tb": "tambem", "tbm": "tambem", "pq": "por que", "q": "que", "u": "you",
+              "r": "are", "ur": "your", "eh": "e", "pra": "para", "pro": "para o"}
+
+
+@dataclass(frozen=True)
+class Match:
+    """The entry a question matched and how sure the matcher is (0-100)."""
+
+    entry: Entry
+    confidence: float
+
+
+def normalised(text: str) -> str:
+    """Folded words without punctuation or filler, chat spellings expanded: what the matcher compares."""
+    expanded = " ".join(_SPELLINGS.get(word, word) for word in simplify(text).split())
+    return " ".join(word for word in expanded.split() if word not in _FILLER)
+
+
+def best_match(knowledge: Knowledge, question: str) -> Match | None:
+    """The entry whose question variants (in any language) are closest to `question`, if sure enough."""
+    query = normalised(question)
+    if not query:
+        return None
+    variants, owners = _variants(knowledge)
+    # token_sort_ratio compares whole questions with word order ignored: "integra com o hubspot?" still
+    # matches "vocês integram com hubspot", while a question sharing only "what is" with a variant stays low.
+    found = process.extractOne(query, variants, scorer=fuzz.token_sort_ratio, score_cutoff=knowledge.min_confidence)
+    if found is None:
+        return None
+    _, score, index = found
+    return Match(owners[index], float(score))
+
+
+@lru_cache(maxsize=8)
+def _variants(knowledge: Knowledge) -> tuple[tuple[str, ...], tuple[Entry, ...]]:
+    """Every normalised question variant with the entry it belongs to, built once per knowledge file."""
+    pairs = [
+        (normalised(variant), entry)
+        for entry in knowledge.entries
+        for variants in entry.questions.values()
+        for variant in variants
+    ]
+    return tuple(text for text, _ in pairs), tuple(entry for _, entry in pairs)
