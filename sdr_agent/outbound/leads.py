@@ -34,19 +34,36 @@ def lead_summary(lead: Lead, event: str, details: Mapping[str, Any], public_base
             "opted_out": lead.opted_out,
             "handed_off": lead.handed_off,
             "created_at": lead.created_at.isoformat() if lead.created_at else None,
+            "not_given": not_given_slots(state),
+            "open_questions": list(state.get("open_questions") or []),
+            "callback": dict(state["callback"]) if isinstance(state.get("callback"), Mapping) else None,
         },
         "transcript_url": f"{public_base_url}/admin/leads/{lead.id}" if public_base_url else None,
     }
+
+
+def not_given_slots(state: Mapping[str, Any]) -> dict[str, str]:
+    """Questions left without an answer and why: {"email": "declined", "budget": "unparsed"}."""
+    slots = state.get("slots") or {}
+    return {slot: str(value["not_given"]) for slot, value in slots.items()
+            if isinstance(value, Mapping) and "not_given" in value}
 
 
 def slack_text(summary: Mapping[str, Any]) -> str:
     """A Slack incoming-webhook message for a handoff: who, why, and where to read the conversation."""
     lead = summary["lead"]
     who = " · ".join(str(value) for value in (lead["name"], lead["company"], lead["role"]) if value) or "New lead"
-    lines = [f":raising_hand: *Lead wants a person* ({summary.get('reason') or summary['event']}): {who}",
-             f"Phone: {lead['phone']} · Score: {lead['score']} · Stage: {lead['stage']}"]
+    callback = lead.get("callback")
+    if summary["event"] == "lead.callback" and callback is not None:
+        when = f" ({callback['when']})" if callback.get("when") else ""
+        header = f":telephone_receiver: *Lead asks for a call*{when}: {who}"
+    else:
+        header = f":raising_hand: *Lead wants a person* ({summary.get('reason') or summary['event']}): {who}"
+    lines = [header, f"Phone: {lead['phone']} · Score: {lead['score']} · Stage: {lead['stage']}"]
     if lead["need"]:
         lines.append(f"Need: {lead['need']}")
+    if lead.get("open_questions"):
+        lines.append("Questions for the specialist: " + " | ".join(lead["open_questions"]))
     if summary.get("transcript_url"):
         lines.append(f"Transcript: {summary['transcript_url']}")
     return "\n".join(lines)

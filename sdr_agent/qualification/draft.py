@@ -122,6 +122,12 @@ def advance(draft: Draft) -> None:
         draft.ask(stage)
         return
     result = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
+    if result.stage == HANDOFF:
+        draft.state = draft.state.evolve(handed_off=True)
+        draft.emit(EventKind.HANDOFF_REQUESTED, reason=result.reason)
+        draft.move_to(HANDOFF)
+        draft.say(HANDOFF)
+        return
     draft.move_to(result.stage)
     if result.reason is None:
         draft.emit(EventKind.QUALIFIED, score=draft.state.score)

@@ -4,17 +4,18 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .asides import take_asides
+from .corrections import find_corrections, has_correction_marker
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
 from .language import detected_switch, requested_language
+from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
 
 DECLINED = "declined"
-RAW_ANSWER_CHARS = 200
 
 
 def initial_state(language: str) -> LeadState:
@@ -73,6 +74,10 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
         if draft.turn.has_media and not draft.aside:
             draft.say("media_only")
         draft.reask(question)
+    elif question.type != "consent" and is_refusal(draft.text):
+        _decline(draft, question)
+    elif corrections := _corrections(draft, question):
+        _correct(draft, question, corrections)
     else:
         _answer(draft, question, _parse(draft, question))
 
@@ -118,6 +123,37 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
         draft.reask(question)  # progress was made, or a question answered: ask again without counting a failure
     else:
         _reject(draft, question)
+
+
+def _decline(draft: Draft, question: QuestionStage) -> None:
+    """The lead would rather not answer: store that it was not given, acknowledge it, and move on."""
+    draft.fill(question, not_given(NOT_ANSWERED))
+    draft.emit(EventKind.SLOT_DECLINED, slot=question.slot, reason=NOT_ANSWERED)
+    knowledge = draft.flow.knowledge
+    if knowledge is not None:
+        draft.reply(knowledge.reply("declined", draft.state.language))
+    else:
+        draft.say("retry_limit_skip")
+    advance(draft)
+
+
+def _corrections(draft: Draft, question: QuestionStage) -> list[tuple[QuestionStage, Any]]:
+    """Earlier answers the message corrects ("na verdade meu orçamento é 20 mil"); only when it says so."""
+    if draft.turn.confirm or not has_correction_marker(draft.text):
+        return []
+    others = (stage for stage in draft.flow.stages if stage is not question)
+    return find_corrections(others, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
+
+
+def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[QuestionStage, Any]]) -> None:
+    """Replace the corrected answers (the score follows), say so briefly, and ask the open question again."""
+    for stage, value in corrections:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    knowledge = draft.flow.knowledge
+    if knowledge is not None:
+        draft.reply(knowledge.reply("corrected", draft.state.language))
+    draft.ask(question)
 
 
 def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:
@@ -184,8 +220,9 @@ def _reject(draft: Draft, question: QuestionStage) -> None:
     elif question.on_retry_limit == HANDOFF:
         _hand_off(draft, "retry_limit")
     else:
-        # Keep what they said for the team, marked unverified, and move on instead of looping.
-        draft.fill(question, {"raw": draft.text[:RAW_ANSWER_CHARS], "unverified": True})
+        # Never store what could not be read as the answer: the slot records that it was not given.
+        draft.fill(question, not_given(UNPARSED))
+        draft.emit(EventKind.SLOT_DECLINED, slot=question.slot, reason=UNPARSED)
         draft.say("retry_limit_skip")
         advance(draft)
 

@@ -103,11 +103,11 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
     ]),
     "retry limit skips the e-mail and still scores": ("pt-BR", PT_TO_EMAIL + [
         ("não tenho", "email", "Esse e-mail não parece válido"),
-        ("prefiro não dizer", "qualified", "Sem problemas, vamos seguir em frente."),
+        ("thx!", "qualified", "Sem problemas, vamos seguir em frente."),
     ]),
     "retry limit skips the name": ("pt-BR", PT_TO_NAME + [
         ("???!!!", "name", "Não consegui entender o seu nome"),
-        ("123", "company", "Sem problemas, vamos seguir em frente.\nPrazer! Em qual empresa", {"name": {"raw": "123", "unverified": True}}),
+        ("123", "company", "Sem problemas, vamos seguir em frente.\nPrazer! Em qual empresa", {"name": {"not_given": "unparsed"}}),
     ]),
     "retry limit at consent hands off": ("pt-BR", [
         ("Oi", "consent", "(sim/não)"),
@@ -270,10 +270,10 @@ def test_retry_counter_and_reset_on_stage_change(lead: Callable[..., Lead]) -> N
     assert ana.state.retries == 0
 
 
-def test_retry_limit_skip_stores_the_raw_answer_unverified(lead: Callable[..., Lead]) -> None:
+def test_retry_limit_skip_stores_not_given_never_the_text(lead: Callable[..., Lead]) -> None:
     ana = lead()
     run_script(ana, CONVERSATIONS["retry limit skips the e-mail and still scores"][1])
-    assert ana.state.slots["email"] == {"raw": "prefiro não dizer", "unverified": True}
+    assert ana.state.slots["email"] == {"not_given": "unparsed"}
     assert ana.state.score == 10 + 30 + 15
 
 
