@@ -9,12 +9,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ..qualification import STAGE_NEW, TERMINAL_STAGES
+from ..outbound.leads import not_given_slots
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
 from .export import csv_lines
 from .filters import CHANNELS, OUTCOMES, LeadFilters, Period, outcome_of
 from .funnel import daily_outcomes, funnel, funnel_steps
 from .leads import export_header, export_rows, lead_detail, lead_page
+from .questions import unanswered_questions
 from .security import log_out, no_store, require_operator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,9 +70,10 @@ def overview() -> ResponseReturnValue:
     with _session() as session:
         funnel_rows = funnel(session, steps, period, channel)
         daily = daily_outcomes(session, period, channel)
+        questions = unanswered_questions(session, period, channel)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
-        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily,
+        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions,
     )
 
 
@@ -97,6 +100,8 @@ def lead(lead_id: int) -> ResponseReturnValue:
     state = detail.lead.state or {}
     return render_template(
         "admin/lead.html", detail=detail, lead=detail.lead, score_reasons=state.get("score_reasons") or [],
+        open_questions=state.get("open_questions") or [], callback=state.get("callback"),
+        not_given=not_given_slots(state),
         outcome=outcome_of(detail.lead.stage, detail.lead.opted_out, detail.lead.handed_off),
     )
 

@@ -3,15 +3,17 @@
 Imports only the standard library, PyYAML, phonenumbers, email-validator and rapidfuzz, so it can be used
 and tested without the web app.
 """
+from .asides import answerable_question
 from .calls import call_opening
 from .engine import initial_state, step
 from .flow import Flow, FlowError, Option, QuestionStage, default_flow_path, load_flow
 from .hints import speech_hints
 from .knowledge import Knowledge, KnowledgeError, default_knowledge_path, load_knowledge
 from .speech import speakable
-from .types import STAGE_NEW, TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
+from .types import STAGE_NEW, TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 __all__ = [
+    "AskedQuestion",
     "Event",
     "EventKind",
     "Flow",
@@ -25,6 +27,7 @@ __all__ = [
     "StepResult",
     "TERMINAL_STAGES",
     "Turn",
+    "answerable_question",
     "call_opening",
     "default_flow_path",
     "default_knowledge_path",

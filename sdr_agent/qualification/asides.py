@@ -4,9 +4,10 @@ from __future__ import annotations
 from .callbacks import find_callback
 from .draft import Draft
 from .flow_model import QuestionStage
+from .knowledge import Knowledge
 from .matcher import best_match
 from .questions import split_questions
-from .types import EventKind
+from .types import AskedQuestion, EventKind
 from .validators import parse_answer
 
 MAX_OPEN_QUESTIONS = 10  # kept on the lead for the specialist; older ones are on the dashboard
@@ -45,6 +46,13 @@ def take_asides(draft: Draft, question: QuestionStage | None) -> bool:
     return True
 
 
+def answerable_question(knowledge: Knowledge | None, text: str) -> bool:
+    """Whether `text` asks something the knowledge answers (the booking desk leaves those to the engine)."""
+    if knowledge is None or not text:
+        return False
+    return any(best_match(knowledge, question) is not None for question in split_questions(text).questions)
+
+
 def _answers(draft: Draft, question: QuestionStage | None, text: str) -> bool:
     """Whether `text` reads as an answer to the open question (free text takes anything, so never counts)."""
     if question is None or question.type == "free_text":
@@ -60,8 +68,9 @@ def _answer_questions(draft: Draft, questions: list[str], question: QuestionStag
     seen: set[str] = set()
     for text in questions:
         match = best_match(knowledge, text)
-        topic = {} if match is None else {"topic": match.entry.id}
-        draft.emit(EventKind.QUESTION_ASKED, stage=stage, answered=match is not None, **topic)
+        topic = None if match is None else match.entry.id
+        draft.emit(EventKind.QUESTION_ASKED, stage=stage, answered=match is not None, **({"topic": topic} if topic else {}))
+        draft.questions.append(AskedQuestion(text, stage, topic))
         if match is None:
             kept = (*draft.state.open_questions, text)[-MAX_OPEN_QUESTIONS:]
             draft.state = draft.state.evolve(open_questions=kept)

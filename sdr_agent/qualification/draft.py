@@ -9,7 +9,7 @@ from . import scoring
 from .flow_model import Flow, QuestionStage
 from .speech import speakable
 from .textnorm import clean
-from .types import TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
+from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 HANDOFF = "handoff"
 VOICE = "voice"
@@ -27,6 +27,7 @@ class Draft:
     replies: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     aside: bool = False  # the lead asked something this turn: the open question is asked again, not rejected
+    questions: list[AskedQuestion] = field(default_factory=list)
 
     @classmethod
     def begin(cls, flow: Flow, state: LeadState, turn: Turn) -> "Draft":
@@ -49,7 +50,8 @@ class Draft:
 
     def result(self) -> StepResult:
         """The finished step."""
-        return StepResult(state=self.state, replies=tuple(self.replies), events=tuple(self.events))
+        return StepResult(state=self.state, replies=tuple(self.replies), events=tuple(self.events),
+                          questions=tuple(self.questions))
 
     def question(self) -> QuestionStage | None:
         """The question stage the lead is at, if any."""

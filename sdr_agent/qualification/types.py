@@ -123,9 +123,19 @@ class LeadState:
 
 
 @dataclass(frozen=True)
+class AskedQuestion:
+    """A question the lead asked this turn, for the team's records; never part of an event."""
+
+    text: str
+    stage: str
+    topic: str | None  # the knowledge entry that answered it; None when it was noted for the specialist
+
+
+@dataclass(frozen=True)
 class StepResult:
     """The engine's answer to one turn."""
 
     state: LeadState
     replies: tuple[str, ...]
     events: tuple[Event, ...]
+    questions: tuple[AskedQuestion, ...] = ()
