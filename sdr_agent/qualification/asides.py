@@ -11,7 +11,8 @@ from .types import AskedQuestion, EventKind
 from .validators import parse_answer
 
 MAX_OPEN_QUESTIONS = 10  # kept on the lead for the specialist; older ones are on the dashboard
-_STRONG_MATCH = 90.0  # a bare FAQ variant ("é um robô", "preço") counts as a question without "?"
+_STRONG_MATCH = 90.0
+_STRICT_TYPES = frozenset({"money", "timeframe", "choice", "email", "consent", "phone"})  # a bare FAQ variant ("é um robô", "preço") counts as a question without "?"
 
 
 def take_asides(draft: Draft, question: QuestionStage | None) -> bool:
@@ -54,8 +55,13 @@ def answerable_question(knowledge: Knowledge | None, text: str) -> bool:
 
 
 def _answers(draft: Draft, question: QuestionStage | None, text: str) -> bool:
-    """Whether `text` reads as an answer to the open question (free text takes anything, so never counts)."""
-    if question is None or question.type == "free_text":
+    """Whether `text` reads unmistakably as an answer to the open question.
+
+    Only types whose parser demands a clear shape count (an amount, a date, an option, an e-mail, yes/no):
+    a name, company or free-text parser would also take "quanto custa" or "é um robô" (no question mark
+    on a call), so for those a question-like message is a question.
+    """
+    if question is None or question.type not in _STRICT_TYPES:
         return False
     return parse_answer(question, text, draft.state.language, draft.turn.now).ok
 

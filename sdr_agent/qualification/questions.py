@@ -16,7 +16,7 @@ _CLAUSE_END = re.compile(r"(?<=[?!])\s*|[;\n]+\s*|[,.]\s+")
 # and "como"/"as" are left out: "quando tivermos verba" and "como gerente" are answers.
 _OPENING = re.compile(
     r"^(?:e\s+)?(?:"
-    r"quant[oa]s?|qual|quais|onde|quem|por que|pq|o que|que tipo|como (?:funciona|e|eh|faz|fica|seria|vcs|voces)"
+    r"quant[oa]s?(?! antes)|qual|quais|onde|quem|por que|pq|o que|que tipo|como (?:funciona|e|eh|faz|fica|seria|vcs|voces)"
     r"|(?:voces|vcs|voce|vc) (?:tem|fazem|faz|integram|integra|atendem|atende|aceitam|aceita|oferecem|trabalham"
     r"|cobram|sao|e|podem|conseguem)"
     r"|da (?:pra|para)|tem como|e possivel|sera que|existe|tem (?:teste|plano|desconto|fidelidade|contrato|api|app)"

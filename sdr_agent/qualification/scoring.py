@@ -70,14 +70,21 @@ def outcome(flow: Flow, slots: Mapping[str, Any], total: int) -> Outcome:
 
 
 def _unread_points(flow: Flow, slots: Mapping[str, Any]) -> int:
-    """The most the answers that could not be read might have scored."""
+    """The most the answers that could not be read, or are not known yet, might have scored."""
     total = 0
     for stage in flow.stages:
-        if not_given_reason(slots.get(stage.slot)) != UNPARSED:
+        if not _unknown(slots.get(stage.slot)):
             continue
         points = [option.score for option in stage.options] + [rule.points for rule in stage.score_rules]
         total += max(points, default=0)
     return total
+
+
+def _unknown(value: Any) -> bool:
+    """An answer that says nothing either way: unreadable, or "não sei" about an amount or a date."""
+    if not isinstance(value, Mapping):
+        return False
+    return value.get(NOT_GIVEN) == UNPARSED or bool(value.get("unknown")) or value.get("label") == "unknown"
 
 
 def not_given_reason(value: Any) -> str | None:
