@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from sdr_agent.simulator import reply_texts
+from sdr_agent.simulator import WebhookClient, reply_texts
 from tests.conftest import Clock
 from tests.dbcheck import lead_by_phone
 
@@ -60,3 +60,22 @@ def test_the_question_is_answered_then_the_open_question_asked_again(app: Flask,
     assert replies[-1].startswith("Voltando à minha pergunta: Qual destas opções descreve melhor o seu cargo?")
     lead = lead_by_phone(app, PHONE)
     assert lead.stage == "role" and lead.role is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_caller_hears_the_answer_then_the_open_question_and_a_callback_reaches_the_lead(app: Flask) -> None:
+    call = WebhookClient(app).call("+5511955550023")
+    call.start()
+    call.say("sim")
+    spoken = " ".join(call.say("quanto custa"))
+    assert "quatrocentos e noventa reais por mês" in spoken and "qual é o seu nome?" in spoken
+    assert not call.ended
+    assert "Em qual empresa" in " ".join(call.say("Carla Dias"))
+    low = " ".join(call.say("é um robô", confidence=0.3))
+    assert "assistente virtual, não uma pessoa" in low and "Em qual empresa" in low
+    assert "anotei o pedido de ligação (amanhã de manhã)" in " ".join(call.say("me liga amanhã de manhã"))
+    call.say("prefiro não dizer")
+    lead = lead_by_phone(app, "+5511955550023")
+    assert (lead.name, lead.company, lead.stage) == ("Carla Dias", None, "role")
+    assert lead.state["slots"]["company"] == {"not_given": "declined"}
+    assert lead.state["callback"]["when"] == "amanhã de manhã"

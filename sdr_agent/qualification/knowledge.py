@@ -106,8 +106,8 @@ class _Builder:
         faq = document.get("faq", [])
         if not isinstance(faq, list):
             raise self.error("'faq' must be a list of entries", document, "faq")
+        self._known(about, ABOUT_KEYS, "'about'")  # a misspelt section is named before the missing one
         entries = [self._about(about, key) for key in ABOUT_KEYS]
-        self._known(about, ABOUT_KEYS, "'about'")
         entries += [self._faq(item, document) for item in faq]
         ids = [entry.id for entry in entries]
         duplicates = sorted({entry_id for entry_id in ids if ids.count(entry_id) > 1})
