@@ -332,12 +332,15 @@ class ConversationService:
     def _step(self, session: Session, lead: Lead, state: LeadState, turn: Turn, notes: TurnNotes) -> StepResult:
         """The engine's step, or the booking conversation for a qualified lead writing on WhatsApp."""
         desk = self.booking if turn.channel != VOICE else None
-        if (desk is not None and state.stage in BOOKING_STAGES and not state.opted_out and detect_intent(turn.text) is None
-                and not answerable_question(self.flow.knowledge, turn.text)):  # the engine answers questions
+        choosing = desk is not None and state.stage in BOOKING_STAGES and not state.opted_out
+        question = choosing and answerable_question(self.flow.knowledge, turn.text)
+        if choosing and detect_intent(turn.text) is None and not question:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
         result = step(self.flow, state, turn)
+        if question and desk is not None:
+            result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}
         if desk is not None and EventKind.QUALIFIED in kinds:
             result = desk.offer_after_qualifying(session, result, turn.now)

@@ -231,3 +231,12 @@ def test_booking_can_be_turned_off(database_url: str) -> None:
         db.create_all()
     replies = qualify(app)
     assert len(replies) == 1 and replies[0].startswith("Obrigado, Ana Souza!")
+
+
+def test_a_question_while_choosing_a_slot_is_answered_and_the_offer_repeated(booking_app: Flask) -> None:
+    offer = qualify(booking_app)[1]
+    replies = WebhookClient(booking_app).send_whatsapp(PHONE, "a reunião é online?")
+    assert replies == ["A reunião é uma conversa online de 30 minutos com um especialista, com demonstração no seu caso. "
+                       "Sem compromisso.", offer]
+    assert lead(booking_app).stage == "qualified"
+    assert WebhookClient(booking_app).send_whatsapp(PHONE, "1")[0].startswith("Reunião marcada")

@@ -120,7 +120,10 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
         draft.say("welcome_back")
         draft.ask(question)
     elif volunteered or draft.aside:
-        draft.reask(question)  # progress was made, or a question answered: ask again without counting a failure
+        # Progress was made, or a question answered: ask again without counting a failure.
+        if volunteered and not draft.aside and draft.flow.knowledge is not None:
+            draft.reply(draft.flow.knowledge.reply("got_it", draft.state.language))
+        draft.reask(question)
     else:
         _reject(draft, question)
 

@@ -111,6 +111,14 @@ CONVERSATIONS: dict[str, tuple[str, str, Script, dict[str, Any]]] = {
     "pt company and e-mail in one answer": ("pt-BR", "whatsapp", PT_COMPANY + [
         ("Trabalho na Acme, meu e-mail é ana@acme.com.br", "cargo", "role"),
     ], {"company": "Acme", "email": "ana@acme.com.br"}),
+    "pt e-mail given while the role is open": ("pt-BR", "whatsapp", PT_ROLE + [
+        ("meu e-mail é ana@acme.com.br", "Anotado!", "role"),
+        ("2", "O que você gostaria", "need"),
+    ], {"email": "ana@acme.com.br", "role": "director"}),
+    "pt voice yes is not a name": ("pt-BR", "voice", spoken(PT_START + [
+        ("sim", "Não consegui entender o seu nome", "name"),
+        ("Carlos Pereira", "Em qual empresa", "company"),
+    ]), {"name": "Carlos Pereira"}),
     "pt role corrected": ("pt-BR", "whatsapp", PT_BUDGET + [
         ("na verdade sou diretora", "Anotado", "budget"),
     ], {"role": "director"}),
