@@ -129,10 +129,19 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
 
 
 def _decline(draft: Draft, question: QuestionStage) -> None:
-    """The lead would rather not answer: store that it was not given, acknowledge it, and move on."""
+    """The lead would rather not answer: store that it was not given, acknowledge it, and move on.
+
+    Where the flow says `on_refusal: ask_again`, the first refusal at the question is met with one
+    more, respectful ask (counted like a retry, so it happens once).
+    """
+    knowledge = draft.flow.knowledge
+    if question.on_refusal == "ask_again" and draft.state.retries == 0 and knowledge is not None:
+        draft.state = draft.state.evolve(retries=1)
+        draft.reply(knowledge.reply("ask_again", draft.state.language))
+        draft.ask(question)
+        return
     draft.fill(question, not_given(NOT_ANSWERED))
     draft.emit(EventKind.SLOT_DECLINED, slot=question.slot, reason=NOT_ANSWERED)
-    knowledge = draft.flow.knowledge
     if knowledge is not None:
         draft.reply(knowledge.reply("declined", draft.state.language))
     else:

@@ -63,6 +63,7 @@ class QuestionStage:
     voice: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # "ask"/"retry" -> language -> text
     defer_to_whatsapp: bool = False  # on calls, leave this question to be answered in writing
     on_retry_limit: str = "skip"
+    on_refusal: str = "skip"  # "ask_again": a lead who declines is asked once more before it is left blank
     options: tuple[Option, ...] = ()
     min_length: int = 3
     currencies: Mapping[str, str] = field(default_factory=dict)

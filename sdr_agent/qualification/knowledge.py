@@ -11,7 +11,7 @@ from .flow_model import FlowError
 from .located_yaml import LocatedDict, load_located
 
 ABOUT_KEYS = ("product", "audience", "pricing", "integrations", "bot", "meeting")
-REPLY_KEYS = ("back_to_question", "noted", "callback", "callback_no_time", "declined", "corrected", "got_it")
+REPLY_KEYS = ("back_to_question", "noted", "callback", "callback_no_time", "declined", "ask_again", "corrected", "got_it")
 DEFAULT_MIN_CONFIDENCE = 80.0
 _TOP_KEYS = {"company", "version", "languages", "min_confidence", "replies", "about", "faq"}
 _ENTRY_KEYS = {"id", "questions", "answer", "voice"}

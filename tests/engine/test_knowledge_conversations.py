@@ -126,9 +126,14 @@ CONVERSATIONS: dict[str, tuple[str, str, Script, dict[str, Any]]] = {
     "pt company declined": ("pt-BR", "whatsapp", PT_COMPANY + [
         ("prefiro não dizer", "essa pode ficar em branco", "role"),
     ], {"company": {"not_given": "declined"}}),
-    "pt budget declined": ("pt-BR", "whatsapp", PT_BUDGET + [
-        ("prefiro não informar", "essa pode ficar em branco", "timeline"),
+    "pt budget declined is asked once more, then left blank": ("pt-BR", "whatsapp", PT_BUDGET + [
+        ("prefiro não informar", "Um valor aproximado já ajuda", "budget"),
+        ("prefiro não dizer", "essa pode ficar em branco", "timeline"),
     ], {"budget": {"not_given": "declined"}}),
+    "pt budget given when asked once more": ("pt-BR", "whatsapp", PT_BUDGET + [
+        ("é confidencial", "Um valor aproximado já ajuda", "budget"),
+        ("tá, uns 10 mil", "para quando", "timeline"),
+    ], {"budget": lambda value: value["min"] == 10000}),
     "pt e-mail unreadable twice is not stored": ("pt-BR", "whatsapp", PT_EMAIL + [
         ("valeu!", "não parece válido", "email"),
         ("thx!", None, "qualified"),
@@ -201,8 +206,9 @@ CONVERSATIONS: dict[str, tuple[str, str, Script, dict[str, Any]]] = {
               {"timeline": lambda value: value["label"] == "Q3"}),
     "en 2k": ("en", "whatsapp", EN_BUDGET + [("2k", "When are you hoping", "timeline")],
               {"budget": lambda value: value["min"] == 2000}),
-    "en budget declined": ("en", "whatsapp", EN_BUDGET + [
-        ("I'd rather not say", "we can leave that one blank", "timeline"),
+    "en budget declined twice": ("en", "whatsapp", EN_BUDGET + [
+        ("I'd rather not say", "A rough figure helps the specialist prepare", "budget"),
+        ("skip", "we can leave that one blank", "timeline"),
     ], {"budget": {"not_given": "declined"}}),
     "en e-mail declined": ("en", "whatsapp", EN_EMAIL + [
         ("I'd rather you didn't email me", "we can leave that one blank", "qualified"),

@@ -93,3 +93,15 @@ def test_the_app_does_not_start_with_a_broken_knowledge_file(tmp_path: Path) -> 
     with pytest.raises(KnowledgeError, match="unknown key 'prices' in 'about'"):
         create_app(config)
     assert Settings.from_env({}).knowledge_file == default_knowledge_path()
+
+
+def test_on_refusal_is_validated_in_the_flow(tmp_path: Path) -> None:
+    from sdr_agent.qualification import FlowError, default_flow_path, load_flow
+
+    shipped = default_flow_path().read_text(encoding="utf-8")
+    assert load_flow(default_flow_path()).question_stage("budget").on_refusal == "ask_again"
+    assert load_flow(default_flow_path()).question_stage("email").on_refusal == "skip"
+    path = tmp_path / "flow.yaml"
+    path.write_text(shipped.replace("on_refusal: ask_again", "on_refusal: insist"), encoding="utf-8")
+    with pytest.raises(FlowError, match=r"stage 'budget': on_refusal must be one of skip, ask_again \(got 'insist'\)"):
+        load_flow(path)
