@@ -29,6 +29,7 @@ from .qualification import (
     Turn,
     answerable_question,
     call_opening,
+    corrects_an_answer,
     step,
 )
 from .qualification.intents import detect_intent
@@ -333,13 +334,15 @@ class ConversationService:
         """The engine's step, or the booking conversation for a qualified lead writing on WhatsApp."""
         desk = self.booking if turn.channel != VOICE else None
         choosing = desk is not None and state.stage in BOOKING_STAGES and not state.opted_out
+        # Questions the knowledge answers and corrections of earlier answers are the engine's, even now.
         question = choosing and answerable_question(self.flow.knowledge, turn.text)
-        if choosing and detect_intent(turn.text) is None and not question:
+        correction = choosing and corrects_an_answer(self.flow, state.slots, turn.text, state.language, turn.now)
+        if choosing and detect_intent(turn.text) is None and not question and not correction:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
         result = step(self.flow, state, turn)
-        if question and desk is not None:
+        if (question or correction) and desk is not None:
             result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}
         if desk is not None and EventKind.QUALIFIED in kinds:

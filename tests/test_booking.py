@@ -240,3 +240,10 @@ def test_a_question_while_choosing_a_slot_is_answered_and_the_offer_repeated(boo
                        "Sem compromisso.", offer]
     assert lead(booking_app).stage == "qualified"
     assert WebhookClient(booking_app).send_whatsapp(PHONE, "1")[0].startswith("Reunião marcada")
+
+
+def test_an_e_mail_corrected_while_choosing_a_slot_is_stored_and_the_offer_repeated(booking_app: Flask) -> None:
+    offer = qualify(booking_app)[1]
+    replies = WebhookClient(booking_app).send_whatsapp(PHONE, "errei o e-mail, é ana.souza@acme.com.br")
+    assert replies == ["Anotado, obrigado pela correção.", offer]
+    assert (lead(booking_app).email, lead(booking_app).stage) == ("ana.souza@acme.com.br", "qualified")

@@ -5,6 +5,7 @@ and tested without the web app.
 """
 from .asides import answerable_question
 from .calls import call_opening
+from .corrections import corrects_an_answer
 from .engine import initial_state, step
 from .flow import Flow, FlowError, Option, QuestionStage, default_flow_path, load_flow
 from .hints import speech_hints
@@ -29,6 +30,7 @@ __all__ = [
     "Turn",
     "answerable_question",
     "call_opening",
+    "corrects_an_answer",
     "default_flow_path",
     "default_knowledge_path",
     "initial_state",

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from .flow_model import QuestionStage
+from .flow_model import Flow, QuestionStage
 from .textnorm import simplify
 from .validators import SIDE_TYPES, find_answer
 from .validators.choice import parse as parse_choice
@@ -38,3 +38,8 @@ def find_corrections(
         if result.ok and result.value != slots[stage.slot]:
             found.append((stage, result.value))
     return found
+
+
+def corrects_an_answer(flow: Flow, slots: Mapping[str, Any], text: str, language: str, now: datetime) -> bool:
+    """Whether `text` corrects an earlier answer (the booking desk leaves those to the engine)."""
+    return has_correction_marker(text) and bool(find_corrections(flow.stages, slots, text, language, now))

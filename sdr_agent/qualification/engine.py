@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from . import scoring
 from .asides import take_asides
 from .corrections import find_corrections, has_correction_marker
 from .display import display_value
@@ -14,6 +15,8 @@ from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
+
+OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
 
 DECLINED = "declined"
 
@@ -59,6 +62,8 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
         if not draft.turn.confirm:
             _fill_volunteered(draft, current=None)
         advance(draft)
+    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None)):
+        _correct_after_outcome(draft, corrections)
     elif state.stage in TERMINAL_STAGES:
         if not draft.aside:
             draft.say("done")
@@ -149,7 +154,7 @@ def _decline(draft: Draft, question: QuestionStage) -> None:
     advance(draft)
 
 
-def _corrections(draft: Draft, question: QuestionStage) -> list[tuple[QuestionStage, Any]]:
+def _corrections(draft: Draft, question: QuestionStage | None) -> list[tuple[QuestionStage, Any]]:
     """Earlier answers the message corrects ("na verdade meu orçamento é 20 mil"); only when it says so."""
     if draft.turn.confirm or not has_correction_marker(draft.text):
         return []
@@ -166,6 +171,20 @@ def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[Ques
     if knowledge is not None:
         draft.reply(knowledge.reply("corrected", draft.state.language))
     draft.ask(question)
+
+
+def _correct_after_outcome(draft: Draft, corrections: list[tuple[QuestionStage, Any]]) -> None:
+    """A correction after the outcome ("errei o e-mail, é …"): stored, and the outcome decided again on it."""
+    for stage, value in corrections:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    knowledge = draft.flow.knowledge
+    if knowledge is not None:
+        draft.reply(knowledge.reply("corrected", draft.state.language))
+    before = draft.state.stage
+    decided = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
+    if decided.stage != before:
+        advance(draft)  # no open question left: this emits the new outcome and its closing text
 
 
 def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:

@@ -315,3 +315,23 @@ def test_a_question_while_a_low_confidence_answer_waits_keeps_the_confirmation(l
     assert result.replies[0].startswith("Our plans start at ninety-nine dollars a month")
     assert result.replies[-1] == "I understood John Smith — is that right?"
     assert john.says("yes", channel="voice", confirm=True).state.slots["name"] == "John Smith"
+
+
+def test_corrections_after_the_outcome_are_stored_and_decide_it_again(lead: Callable[..., Lead]) -> None:
+    ana = lead()
+    for text, *_ in PT_EMAIL:
+        ana.says(text)
+    assert ana.says("ana@acme.com.br").state.stage == "qualified"
+    result = ana.says("errei o e-mail, é ana.souza@acme.com.br")
+    assert result.replies == ("Anotado, obrigado pela correção.",)
+    assert (ana.state.stage, ana.state.slots["email"]) == ("qualified", "ana.souza@acme.com.br")
+
+    bia = lead()
+    for text, *_ in PT_NEED[:-1]:
+        bia.says(text)
+    for text in ("4", "CRM", "500 reais", "mês que vem", "bia@acme.com"):
+        bia.says(text)
+    assert (bia.state.stage, bia.state.score) == ("disqualified", 5 + 25)
+    result = bia.says("na verdade nosso orçamento é R$ 30 mil")
+    assert bia.state.stage == "qualified" and bia.state.score == 5 + 30 + 25
+    assert EventKind.QUALIFIED in [event.kind for event in result.events]
