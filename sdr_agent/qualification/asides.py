@@ -11,13 +11,17 @@ from .types import AskedQuestion, EventKind
 from .validators import parse_answer
 
 MAX_OPEN_QUESTIONS = 10  # kept on the lead for the specialist; older ones are on the dashboard
-_STRONG_MATCH = 90.0
-_STRICT_TYPES = frozenset({"money", "timeframe", "choice", "email", "consent", "phone"})  # a bare FAQ variant ("é um robô", "preço") counts as a question without "?"
+_STRONG_MATCH = 90.0  # a bare FAQ variant ("é um robô", "preço") counts as a question without "?"
+# Types whose parser only accepts a clear shape; the others would take almost any text as an answer.
+_STRICT_TYPES = frozenset({"money", "timeframe", "choice", "email", "consent", "phone"})
 
 
 def take_asides(draft: Draft, question: QuestionStage | None) -> bool:
-    """Answer the message's questions and note a callback request; True if there was any, with `draft.text`
-    left holding only what may still answer the open question."""
+    """Answer the message's questions and note a callback request; True if there were any.
+
+    `draft.text` is left holding only what may still answer the open question, and `draft.aside` is set
+    so the open question is asked again rather than its failure counted.
+    """
     knowledge = draft.flow.knowledge
     if knowledge is None or not draft.text:
         return False
@@ -41,7 +45,7 @@ def take_asides(draft: Draft, question: QuestionStage | None) -> bool:
         questions = [text for text in questions if best_match(knowledge, text) is not None]
     if not questions and callback is None:
         return False
-    _answer_questions(draft, questions, question)
+    _answer_questions(draft, questions)
     draft.text = rest
     draft.aside = True
     return True
@@ -66,7 +70,8 @@ def _answers(draft: Draft, question: QuestionStage | None, text: str) -> bool:
     return parse_answer(question, text, draft.state.language, draft.turn.now).ok
 
 
-def _answer_questions(draft: Draft, questions: list[str], question: QuestionStage | None) -> None:
+def _answer_questions(draft: Draft, questions: list[str]) -> None:
+    """Answer each question from the knowledge (one answer per entry); the rest are noted once."""
     knowledge = draft.flow.knowledge
     assert knowledge is not None
     stage = draft.state.stage
@@ -89,6 +94,7 @@ def _answer_questions(draft: Draft, questions: list[str], question: QuestionStag
 
 
 def _note_callback(draft: Draft, when: str | None) -> None:
+    """Record the request on the lead and acknowledge it; the service sends it to the team."""
     knowledge = draft.flow.knowledge
     assert knowledge is not None
     draft.state = draft.state.evolve(callback={"when": when, "at": draft.now_iso})
