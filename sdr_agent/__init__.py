@@ -21,7 +21,7 @@ from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .http_headers import init_security_headers
 from .leadgate import LeadGate
-from .qualification import load_flow
+from .qualification import load_flow, load_knowledge
 from .ratelimit import RateLimit
 from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
@@ -66,6 +66,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     serialise_sqlite_writers(engine)
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)
     flow = load_flow(settings.flow_file)
+    flow = flow.with_knowledge(load_knowledge(settings.knowledge_file, flow.languages))
     redis_client = app.extensions[redis_ext.key]
     outbound = OutboundServices(
         settings=settings,

@@ -16,6 +16,7 @@ from .scheduling import SchedulingConfig, SchedulingConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FLOW_FILE = Path(__file__).resolve().parent / "qualification" / "default_flow.yaml"
+DEFAULT_KNOWLEDGE_FILE = Path(__file__).resolve().parent / "qualification" / "default_knowledge.yaml"
 ENVIRONMENTS = ("development", "staging", "production")
 LANGUAGES = ("pt-BR", "en")
 _T = TypeVar("_T")
@@ -73,6 +74,7 @@ class Settings:
     sentry_profiles_sample_rate: float
     sentry_enable_logs: bool  # Sentry structured logs (the stage trail as log records, WARNING+ Python logs)
     flow_file: Path
+    knowledge_file: Path  # company knowledge the bot answers questions from
     default_language: str
     processing_budget_ms: int
     idle_reset_hours: float
@@ -141,6 +143,9 @@ class Settings:
         flow_file = Path(reader.text("SDR_FLOW_FILE") or DEFAULT_FLOW_FILE)
         if not flow_file.is_file():
             raise ConfigError(f"SDR_FLOW_FILE points to a missing file: {flow_file}")
+        knowledge_file = Path(reader.text("SDR_KNOWLEDGE_FILE") or DEFAULT_KNOWLEDGE_FILE)
+        if not knowledge_file.is_file():
+            raise ConfigError(f"SDR_KNOWLEDGE_FILE points to a missing file: {knowledge_file}")
 
         scheduling = _scheduling(env_map)
         return cls(
@@ -161,6 +166,7 @@ class Settings:
             sentry_profiles_sample_rate=reader.rate("SENTRY_PROFILES_SAMPLE_RATE") or 0.0,
             sentry_enable_logs=reader.flag("SENTRY_ENABLE_LOGS"),
             flow_file=flow_file,
+            knowledge_file=knowledge_file,
             default_language=default_language,
             processing_budget_ms=reader.positive_int("SDR_PROCESSING_BUDGET_MS", 3000),
             idle_reset_hours=reader.positive_float("SDR_IDLE_RESET_HOURS", 24.0),

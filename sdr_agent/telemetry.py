@@ -740,6 +740,14 @@ def message_throttled(notice: bool, stage: str | None) -> None:
                          attributes={"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
 
 
+def question_asked(answered: bool, stage: str | None, channel: str) -> None:
+    """A lead's question: `sdr.question.asked` metric, answered from the knowledge or noted; never its text."""
+    if not _state.enabled:
+        return
+    sentry_metrics.count("sdr.question.asked", 1, attributes={
+        "result": "answered" if answered else "noted", "stage": stage or UNKNOWN, "channel": channel})
+
+
 def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None, *,
                  lead_id: str | None = None, channel: str | None = None) -> None:
     """Info event "Conversation thread reset" tagged with the reason (the error itself is its own error event).

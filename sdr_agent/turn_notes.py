@@ -88,6 +88,8 @@ class TurnNotes:
         for event in reply.events:
             if event.kind in OUTCOMES:
                 trace.outcome(OUTCOMES[event.kind])
+            elif event.kind is EventKind.QUESTION_ASKED:
+                telemetry.question_asked(bool(event.data["answered"]), event.data.get("stage"), trace.channel)
         if self.silent:
             telemetry.no_speech(reply.stage_after)
         for reset in self.resets:

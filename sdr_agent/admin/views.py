@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from .. import telemetry
 from ..models import Lead
 from ..qualification import STAGE_NEW, TERMINAL_STAGES
+from ..outbound.leads import not_given_slots
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
 from .export import csv_lines
 from .filters import CHANNELS, OUTCOMES, BadFilter, LeadFilters, Period, outcome_of, whole_number
 from .funnel import daily_outcomes, funnel, funnel_steps
 from .leads import export_header, export_rows, lead_detail, lead_page
+from .questions import unanswered_questions
 from .security import log_out, no_store, require_operator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -87,9 +89,10 @@ def overview() -> ResponseReturnValue:
     with _session() as session:
         funnel_rows = funnel(session, steps, period, channel)
         daily = daily_outcomes(session, period, channel)
+        questions = unanswered_questions(session, period, channel)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
-        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily,
+        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions,
     )
 
 
@@ -117,6 +120,8 @@ def lead(lead_id: int) -> ResponseReturnValue:
     state = detail.lead.state or {}
     return render_template(
         "admin/lead.html", detail=detail, lead=detail.lead, score_reasons=state.get("score_reasons") or [],
+        open_questions=state.get("open_questions") or [], callback=state.get("callback"),
+        not_given=not_given_slots(state),
         outcome=outcome_of(detail.lead.stage, detail.lead.opted_out, detail.lead.handed_off),
     )
 
