@@ -14,19 +14,20 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .booking.desk import BookingDesk
+from .channels.refusals import RefusalAlarm
 from .config import PROJECT_ROOT, Settings
 from .conversation import ConversationService, StorageUnavailable
 from .database import engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .http_headers import init_security_headers
 from .leadgate import LeadGate
-from .qualification import load_flow
+from .qualification import load_flow, load_knowledge
 from .ratelimit import RateLimit
 from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
 from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
 from .request_size import init_request_size_limit
-from .telemetry import init_telemetry
+from .telemetry import init_telemetry, instrument_app
 from .worker import runtime
 from .worker.dispatch import InlineDispatcher, RqDispatcher
 from .worker.sweep import Sweeper
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     init_telemetry(settings, "web")
 
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    instrument_app(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -64,6 +66,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     serialise_sqlite_writers(engine)
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)
     flow = load_flow(settings.flow_file)
+    flow = flow.with_knowledge(load_knowledge(settings.knowledge_file, flow.languages))
     redis_client = app.extensions[redis_ext.key]
     outbound = OutboundServices(
         settings=settings,
@@ -77,7 +80,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
                     RateLimit(settings.rate_limit_messages, settings.rate_limit_window_seconds))
     sweeper = Sweeper(outbound, gate)
     dispatcher = RqDispatcher(redis_client) if redis_client is not None else InlineDispatcher(
-        lambda item_id: deliver(outbound, item_id), sweeper.run, settings.sweep_interval_seconds)
+        lambda item_id: deliver(outbound, item_id), sweeper.run_monitored, settings.sweep_interval_seconds)
     app.extensions.update(
         sdr_settings=settings,
         sdr_flow=flow,
@@ -85,6 +88,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         sdr_outbound=outbound,
         sdr_sweeper=sweeper,
         sdr_dispatcher=dispatcher,
+        sdr_refusals=RefusalAlarm(settings.signature_alert_threshold, settings.signature_alert_window_seconds),
         sdr_conversation=ConversationService(
             session_factory=session_factory,
             gate=gate,

@@ -16,6 +16,7 @@ from .scheduling import SchedulingConfig, SchedulingConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FLOW_FILE = Path(__file__).resolve().parent / "qualification" / "default_flow.yaml"
+DEFAULT_KNOWLEDGE_FILE = Path(__file__).resolve().parent / "qualification" / "default_knowledge.yaml"
 ENVIRONMENTS = ("development", "staging", "production")
 LANGUAGES = ("pt-BR", "en")
 _T = TypeVar("_T")
@@ -71,7 +72,9 @@ class Settings:
     sentry_release: str | None
     sentry_traces_sample_rate: float | None
     sentry_profiles_sample_rate: float
+    sentry_enable_logs: bool  # Sentry structured logs (the stage trail as log records, WARNING+ Python logs)
     flow_file: Path
+    knowledge_file: Path  # company knowledge the bot answers questions from
     default_language: str
     processing_budget_ms: int
     idle_reset_hours: float
@@ -99,6 +102,8 @@ class Settings:
     follow_up_max: int  # nudges per silence; 0 turns follow-ups off
     quiet_hours: QuietHours | None  # no nudges between these local times; None = any time
     lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
+    signature_alert_threshold: int  # refused Twilio signatures per route and window before a warning event
+    signature_alert_window_seconds: float
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -138,6 +143,9 @@ class Settings:
         flow_file = Path(reader.text("SDR_FLOW_FILE") or DEFAULT_FLOW_FILE)
         if not flow_file.is_file():
             raise ConfigError(f"SDR_FLOW_FILE points to a missing file: {flow_file}")
+        knowledge_file = Path(reader.text("SDR_KNOWLEDGE_FILE") or DEFAULT_KNOWLEDGE_FILE)
+        if not knowledge_file.is_file():
+            raise ConfigError(f"SDR_KNOWLEDGE_FILE points to a missing file: {knowledge_file}")
 
         scheduling = _scheduling(env_map)
         return cls(
@@ -156,7 +164,9 @@ class Settings:
             sentry_release=reader.text("SENTRY_RELEASE") or reader.text("RENDER_GIT_COMMIT"),
             sentry_traces_sample_rate=reader.rate("SENTRY_TRACES_SAMPLE_RATE"),
             sentry_profiles_sample_rate=reader.rate("SENTRY_PROFILES_SAMPLE_RATE") or 0.0,
+            sentry_enable_logs=reader.flag("SENTRY_ENABLE_LOGS"),
             flow_file=flow_file,
+            knowledge_file=knowledge_file,
             default_language=default_language,
             processing_budget_ms=reader.positive_int("SDR_PROCESSING_BUDGET_MS", 3000),
             idle_reset_hours=reader.positive_float("SDR_IDLE_RESET_HOURS", 24.0),
@@ -187,6 +197,8 @@ class Settings:
             follow_up_max=reader.non_negative_int("SDR_FOLLOW_UP_MAX", 2),
             quiet_hours=reader.parsed("SDR_FOLLOW_UP_QUIET_HOURS", parse_quiet_hours, DEFAULT_QUIET_HOURS),
             lead_timezone=scheduling.zone,
+            signature_alert_threshold=reader.positive_int("SDR_SIGNATURE_ALERT_THRESHOLD", 5),
+            signature_alert_window_seconds=reader.positive_float("SDR_SIGNATURE_ALERT_WINDOW_SECONDS", 300.0),
         )
 
     def replace(self, **changes: object) -> "Settings":

@@ -16,7 +16,7 @@ from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
 from .leadgate import Admission, LeadGate
 from .messages import CallStart, InboundMessage, Outcome, Render, Reply
-from .models import Call, ConversationThread, Lead, Message, StageEvent, utcnow
+from .models import Call, ConversationThread, Lead, LeadQuestion, Message, StageEvent, utcnow
 from .phone import language_for_number, phone_hash
 from .qualification import (
     STAGE_NEW,
@@ -27,14 +27,17 @@ from .qualification import (
     LeadState,
     StepResult,
     Turn,
+    answerable_question,
     call_opening,
+    corrects_an_answer,
     step,
 )
 from .qualification.intents import detect_intent
 from .lead_state import seconds_in_stage, write_state
+from .qualification.matcher import normalised
 from .outbound.triggers import queue_for_events
 from .ratelimit import Verdict
-from .telemetry import lock_wait_exceeded, message_throttled, message_trace
+from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .worker.dispatch import Dispatcher
 
@@ -69,6 +72,7 @@ _LOCK_LEAD_WITH_REPLY = (select(Lead, _STORED_REPLY).where(Lead.phone_hash == bi
 _SELECT_STORED_REPLY = select(_STORED_REPLY)
 _INSERT_MESSAGES = insert(Message.__table__)
 _INSERT_STAGE_EVENTS = insert(StageEvent.__table__)
+_INSERT_QUESTIONS = insert(LeadQuestion.__table__)
 # A concurrent first message may have created the lead: then we wait on its lock. No conflict target:
 # phone and phone_hash are both unique, and either may be the one that collides.
 _INSERT_LEAD = {"postgresql": postgresql.insert(Lead.__table__).on_conflict_do_nothing(),
@@ -198,7 +202,7 @@ class ConversationService:
                 lock = held.enter_context(self.gate.lead_lock(lead_key))
                 span.set_data("lock.acquired", lock.acquired)
             if lock.timed_out:
-                lock_wait_exceeded(lock.waited_ms, timeout_ms=self.settings.lock_timeout_seconds * 1000)
+                notes.lock_timed_out(lock.waited_ms, self.settings.lock_timeout_seconds * 1000)
             try:
                 reply = self._in_transaction(sid, phone, lead_key, notes, work, serialized=lock.acquired)
             except DATABASE_DOWN_ERRORS as exc:
@@ -281,6 +285,8 @@ class ConversationService:
                 call.thread_id = reply_thread_id
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
         _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now, notes.seconds_in_stage)
+        _store_questions(session, lead.id, message.channel, result, now)
+        notes.never_send(*(question.text for question in result.questions))
         notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
         _apply_state(lead, result.state, now)
         if message.profile_name and not lead.profile_name:
@@ -327,11 +333,17 @@ class ConversationService:
     def _step(self, session: Session, lead: Lead, state: LeadState, turn: Turn, notes: TurnNotes) -> StepResult:
         """The engine's step, or the booking conversation for a qualified lead writing on WhatsApp."""
         desk = self.booking if turn.channel != VOICE else None
-        if desk is not None and state.stage in BOOKING_STAGES and not state.opted_out and detect_intent(turn.text) is None:
+        choosing = desk is not None and state.stage in BOOKING_STAGES and not state.opted_out
+        # Questions the knowledge answers and corrections of earlier answers are the engine's, even now.
+        question = choosing and answerable_question(self.flow.knowledge, turn.text)
+        correction = choosing and corrects_an_answer(self.flow, state.slots, turn.text, state.language, turn.now)
+        if choosing and detect_intent(turn.text) is None and not question and not correction:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
         result = step(self.flow, state, turn)
+        if (question or correction) and desk is not None:
+            result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}
         if desk is not None and EventKind.QUALIFIED in kinds:
             result = desk.offer_after_qualifying(session, result, turn.now)
@@ -587,3 +599,15 @@ def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:
     """Copy the engine's state onto the lead row, and note when the lead last wrote."""
     write_state(lead, state)
     lead.last_inbound_at = now
+
+
+def _store_questions(session: Session, lead_id: int, channel: str, result: StepResult, now: datetime) -> None:
+    """The questions the lead asked this turn; no statement at all for the usual turn without one."""
+    if not result.questions:
+        return
+    session.execute(_INSERT_QUESTIONS, [
+        {"lead_id": lead_id, "stage": question.stage, "channel": channel, "text": question.text[:200],
+         "folded": normalised(question.text)[:200] or "?", "answered": question.topic is not None,
+         "topic": question.topic, "created_at": now}
+        for question in result.questions
+    ])

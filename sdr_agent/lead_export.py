@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Booking, Call, ConversationThread, Lead, Message, StageEvent
+from .models import Booking, Call, ConversationThread, Lead, LeadQuestion, Message, StageEvent
 
 LEAD_FIELDS = ("id", "phone", "name", "company", "role", "need", "budget", "budget_amount", "timeline",
                "timeline_months", "email", "profile_name", "language", "stage", "score", "opted_out", "handed_off",
@@ -15,10 +15,17 @@ LEAD_FIELDS = ("id", "phone", "name", "company", "role", "need", "budget", "budg
 
 
 def export_lead(session: Session, lead: Lead) -> dict[str, Any]:
-    """The lead's fields, score reasons, stage history, threads, messages, calls and bookings."""
+    """The lead's fields, score reasons, questions, stage history, threads, messages, calls and bookings."""
+    state = lead.state or {}
     return {
         "lead": {field: _plain(getattr(lead, field)) for field in LEAD_FIELDS},
-        "score_reasons": list((lead.state or {}).get("score_reasons") or []),
+        "score_reasons": list(state.get("score_reasons") or []),
+        "callback": state.get("callback"),
+        "questions": [
+            {"at": _plain(question.created_at), "stage": question.stage, "channel": question.channel,
+             "text": question.text, "answered": question.answered, "topic": question.topic}
+            for question in _rows(session, LeadQuestion, lead.id, LeadQuestion.created_at, LeadQuestion.id)
+        ],
         "stage_history": [
             {"at": _plain(event.at), "from": event.from_stage, "to": event.to_stage, "channel": event.channel}
             for event in _rows(session, StageEvent, lead.id, StageEvent.at, StageEvent.id)

@@ -211,3 +211,21 @@ class OperatorSession(db.Model):  # type: ignore[name-defined]
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's random token
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LeadQuestion(db.Model):  # type: ignore[name-defined]
+    """A question a lead asked during qualification, answered from the knowledge or noted for the specialist."""
+
+    __tablename__ = "lead_questions"
+    # The dashboard counts the unanswered ones by their folded text.
+    __table_args__ = (Index("ix_lead_questions_answered_folded", "answered", "folded"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(200))  # as the lead wrote it
+    folded: Mapped[str] = mapped_column(String(200))  # lower case, no accents or punctuation: groups variants
+    answered: Mapped[bool] = mapped_column(Boolean)
+    topic: Mapped[str | None] = mapped_column(String(60))  # the knowledge entry that answered it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,7 +33,13 @@ KEPT_KEYS = frozenset({"release", "timestamp", "start_timestamp", "time_unix_nan
 # Stack frame fields describe our code, not data: passed through unscanned, which also keeps
 # scrubbing an error event cheap.
 CODE_KEYS = frozenset({"pre_context", "context_line", "post_context", "abs_path", "filename", "module",
-                       "function", "lineno", "colno", "in_app"})
+                       "function", "lineno", "colno", "in_app",
+                       # The envelope header's trace context (DSN public key, release, sampling decision):
+                       # rewriting it breaks dynamic sampling, and it holds nothing about a lead.
+                       "dynamic_sampling_context"})
+# Fields holding the SDK's own vocabulary ("ok", "error", "http.server"): patterns still apply, but a
+# lead who wrote "ok" must not turn a transaction's status into "[Filtered]".
+VOCABULARY_KEYS = frozenset({"status", "op", "level", "type", "origin", "platform", "environment", "source"})
 # Request headers worth keeping; every other header is dropped.
 KEPT_HEADERS = frozenset({"content-type", "content-length", "user-agent", "host", "accept",
                           "accept-encoding", "x-forwarded-proto", "x-home-region", "x-request-id"})
@@ -52,8 +58,11 @@ _SECRET_RULES = re.compile("|".join([
     r"(?P<scheme>(?i:\b(?:bearer|basic)))\s+[A-Za-z0-9._~+/=-]{8,}",
     rf"{_NOT_ALNUM_BEFORE}(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{{8,}}",
     r"(?P<name>(?i:\b(?:api_?key|key|access_token|auth_token|token|password|passwd|pwd|secret)))=[^&\s\"',;]+",
+    # Slack incoming webhooks carry their credential in the path: /services/T…/B…/<secret>.
+    r"(?P<slack>/services/)T[0-9A-Za-z]+/B[0-9A-Za-z]+/[0-9A-Za-z]+",
 ]))
-_SECRET_HINTS = ("bearer", "basic", "_live_", "_test_", "key=", "token=", "password=", "passwd=", "pwd=", "secret=")
+_SECRET_HINTS = ("bearer", "basic", "_live_", "_test_", "key=", "token=", "password=", "passwd=", "pwd=", "secret=",
+                 "/services/")
 # Every number rule needs a run of 7+ digits and separators, or 32 hex characters.
 _NUMBER_HINT = re.compile(r"\d[\d ().+/-]{5,}\d")
 _HEX_HINT = re.compile(r"[0-9a-fA-F]{32}")
@@ -72,7 +81,11 @@ _NUMBER_RULES = re.compile("|".join([
     rf"{_NOT_ALNUM_BEFORE}\d{{4}}[ -]\d{{6}}[ -]\d{{4,5}}{_NOT_ALNUM_AFTER}",
     rf"{_NOT_ALNUM_BEFORE}\d{{10,19}}{_NOT_ALNUM_AFTER}",
 ]))
-_KNOWN_VALUE_MIN_LENGTH = 4
+# Two characters: names like "Rui", "Bia" or "Jo" and companies like "3M" are personal data too.
+# Whole-word matching keeps "oi" out of "voice"; digits-only values under four characters ("1",
+# "50": menu choices, amounts) identify no one and would eat every count and status code.
+_KNOWN_VALUE_MIN_LENGTH = 2
+_KNOWN_DIGITS_MIN_LENGTH = 4
 # Strings up to this length have their scrubbed form and case fold remembered.
 _REMEMBERED_LENGTH = 64
 _REMEMBERED_STRINGS = 4096
@@ -101,6 +114,8 @@ def _replace_secret(match: re.Match[str]) -> str:
         return f"{match.group('scheme')} {FILTERED}"
     if match.group("name") is not None:
         return f"{match.group('name')}={FILTERED}"
+    if match.group("slack") is not None:
+        return f"/services/{FILTERED}"
     return FILTERED
 
 
@@ -137,7 +152,7 @@ def _fold(text: str) -> str:
 
 
 class KnownValues:
-    """Literal values (4+ characters) never to send, as written, URL-encoded or JSON-escaped, in any case."""
+    """Literal values (2+ characters) never to send, as written, URL-encoded or JSON-escaped, in any case."""
 
     def __init__(self, variants: set[str]) -> None:
         # Longest first so a value wins over a shorter value it contains.
@@ -157,13 +172,19 @@ class KnownValues:
             self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
         return self._pattern.sub(FILTERED, text)
 
+    def merged(self, other: "KnownValues | None") -> "KnownValues":
+        """These values and `other`'s (a message's redactions plus its request's)."""
+        if other is None or other is self:
+            return self
+        return KnownValues(set(self._alternatives) | set(other._alternatives))
+
 
 def known_values(values: Iterable[str | None]) -> KnownValues | None:
-    """The values (4+ characters) never to send, with their URL-encoded and JSON-escaped spellings."""
+    """The values (2+ characters, 4+ if only digits) never to send, with their URL-encoded and JSON-escaped spellings."""
     variants: set[str] = set()
     for value in values:
         value = (value or "").strip()
-        if len(value) < _KNOWN_VALUE_MIN_LENGTH:
+        if len(value) < _KNOWN_VALUE_MIN_LENGTH or (value.isdigit() and len(value) < _KNOWN_DIGITS_MIN_LENGTH):
             continue
         variants.update({value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]})
     return KnownValues(variants) if variants else None
@@ -203,6 +224,8 @@ def scrub_data(value: Any, known: KnownValues | None = None, _depth: int = 0) ->
                 result[key] = FILTERED
             elif name in CODE_KEYS:
                 result[key] = item
+            elif name in VOCABULARY_KEYS and isinstance(item, str):
+                result[key] = scrub_text(item)
             elif _is_kept_key(name) and isinstance(item, (str, int, float, datetime)):
                 result[key] = item
             elif isinstance(item, str):

@@ -35,8 +35,8 @@ def describe(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
-        if "raw" in value:
-            return str(value["raw"])
+        if "not_given" in value:
+            return None  # declined or unreadable: the column stays empty, the state says why
         if "label" in value:
             return str(value["label"])
         if "min" in value or "max" in value:

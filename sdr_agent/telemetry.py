@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import subprocess
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 import sentry_sdk
 import urllib3
+from flask import Flask, request
 from sentry_sdk import logger as sentry_logs
 from sentry_sdk import metrics as sentry_metrics
 from sentry_sdk.consts import OP
@@ -32,7 +35,6 @@ from sentry_sdk.integrations.rq import RqIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.tracing import Span, Transaction
 from sentry_sdk.transport import HttpTransport
-from sentry_sdk.utils import event_from_exception
 from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
@@ -47,6 +49,9 @@ INTEGRATION_OP = "sdr.integration"
 DEFAULT_TRACES_SAMPLE_RATES = {"development": 1.0, "staging": 0.3, "production": 0.1}
 UNTRACED_PATHS = frozenset({"/healthz", "/healthz/"})
 UNTRACED_PREFIXES = ("/static/",)
+# Twilio's webhooks are reachable by anyone: a sentry-trace or baggage header on them is not ours,
+# so it neither decides sampling nor joins the request to someone else's trace.
+UNTRUSTED_TRACE_PREFIXES = ("/twilio/",)
 # Below gunicorn's graceful_timeout (8 s) so a worker drains its queue before it is killed.
 SHUTDOWN_TIMEOUT_S = 5.0
 TRANSPORT_COMPRESSION_LEVEL = 1
@@ -59,6 +64,8 @@ ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
 # request, health checks included. Neither is worth a breadcrumb or a Sentry log.
 QUIET_LOGGERS = ("twilio.http_client", "gunicorn.access")
 UNKNOWN = "unknown"
+# Outcomes that are also an event (with the lead's stage trail as breadcrumbs); every outcome is a metric.
+OUTCOME_EVENTS = frozenset({"disqualified", "handoff"})
 _KNOWN_VALUES_HINT = "sdr_known_values"
 _LEAD_ID = re.compile(r"[0-9a-f]{64}")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n", "f"})
@@ -69,6 +76,7 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 class _State:
     initialized: bool = False
     enabled: bool = False
+    logs: bool = False
     sentry_netloc: str | None = None
 
 
@@ -93,6 +101,7 @@ def init_telemetry(settings: Settings, process: str) -> bool:
             ignore_logger(name)
             ignore_logger_for_sentry_logs(name)
         _state.enabled = True
+        _state.logs = settings.sentry_enable_logs
         return True
 
 
@@ -122,6 +131,7 @@ def shutdown_telemetry(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
             sentry_sdk.get_global_scope().remove_tag("process")
         _state.initialized = False
         _state.enabled = False
+        _state.logs = False
         _state.sentry_netloc = None
 
 
@@ -146,7 +156,9 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         "max_request_body_size": "never",
         "include_local_variables": False,
         "in_app_include": ["sdr_agent"],
-        "enable_logs": True,
+        # Off unless SENTRY_ENABLE_LOGS=1: a log record per stage change was the largest single
+        # per-message cost of the SDK; breadcrumbs and metrics carry the same trail.
+        "enable_logs": settings.sentry_enable_logs,
         "before_send": _before_send,
         "before_send_transaction": _before_send,
         "before_breadcrumb": _before_breadcrumb,
@@ -165,8 +177,9 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
             FlaskIntegration(transaction_style="url"),
             RqIntegration(),
             # Python logging: breadcrumbs from INFO, error events from ERROR, Sentry logs from WARNING
-            # (our own structured logs go through sentry_sdk.logger at any level).
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR, sentry_logs_level=logging.WARNING),
+            # when logs are on (our own structured logs go through sentry_sdk.logger at any level).
+            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR,
+                               sentry_logs_level=logging.WARNING if settings.sentry_enable_logs else None),
         ],
     }
     if settings.sentry_profiles_sample_rate > 0:
@@ -223,6 +236,10 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
         for target in (environ.get("PATH_INFO", ""), name):
             if target in UNTRACED_PATHS or target.startswith(UNTRACED_PREFIXES):
                 return 0.0
+        if _untrusted_trace(environ.get("PATH_INFO", "")):
+            # Our own coin, not the SDK's comparison with the caller's baggage `sample_rand`,
+            # which the caller could set to 0 to force tracing.
+            return 1.0 if random.random() < rate else 0.0
         parent_sampled = context.get("parent_sampled")
         if parent_sampled is not None:
             # Whoever started the trace upstream already decided; a partial trace helps no one.
@@ -232,12 +249,77 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
     return sampler
 
 
+def _untrusted_trace(path: str) -> bool:
+    return path.startswith(UNTRUSTED_TRACE_PREFIXES)
+
+
+def instrument_app(app: Flask) -> None:
+    """Per-request hooks: a request to a public webhook starts a trace of its own."""
+    app.before_request(_detach_public_webhook)
+
+
+def _detach_public_webhook() -> None:
+    """Make a Twilio webhook's transaction the root of a new trace, whatever trace headers came with it."""
+    if not _state.enabled or not _untrusted_trace(request.path):
+        return
+    transaction = sentry_sdk.get_current_scope().transaction
+    if not isinstance(transaction, Transaction) or transaction.parent_span_id is None:
+        return
+    transaction.trace_id = uuid.uuid4().hex
+    transaction.parent_span_id = None
+    transaction.parent_sampled = None
+    # The caller's frozen baggage would become the envelope's trace header (its public key, rates);
+    # without it the SDK builds the header from this transaction.
+    transaction._baggage = None
+
+
 def _known(hint: Any = None) -> KnownValues | None:
-    # Events carry their message's known values in the hint (MessageTrace._hand_over_redactions).
+    # Events carry their message's (or request's) known values in the hint (_add_known_to_hint).
     if isinstance(hint, dict) and hint.get(_KNOWN_VALUES_HINT) is not None:
         return hint[_KNOWN_VALUES_HINT]
     trace = _current_trace.get()
     return trace.known_values if trace is not None else None
+
+
+def _add_known_to_hint(event: Any, hint: Any, known: KnownValues | None) -> Any:
+    """Event processor body: hand `known` to `before_send`, on top of what other processors handed over."""
+    if known is not None:
+        hint[_KNOWN_VALUES_HINT] = known.merged(hint.get(_KNOWN_VALUES_HINT))
+    return event
+
+
+def never_send(*values: str | None) -> None:
+    """Keep these values (a search term, the lead an operator opened) out of everything this web request sends."""
+    if not _state.enabled:
+        return
+    trace = _current_trace.get()
+    if trace is not None and trace.enabled:
+        trace.redact(*values)
+        return
+    known = known_values(values)
+    if known is not None:
+        # The request's own isolation scope (the Flask integration forks one per request): dropped
+        # with the request, never seen by another.
+        sentry_sdk.get_isolation_scope().add_event_processor(
+            lambda event, hint: _add_known_to_hint(event, hint, known))
+
+
+@contextmanager
+def job_scope() -> Iterator[None]:
+    """Run one background job with none of the breadcrumbs of the jobs before it."""
+    if not _state.enabled:
+        yield
+        return
+    # A worker runs job after job in one thread, and breadcrumbs (an httplib URL, a log line) land on
+    # its one isolation scope: each job's would be attached to the next lead's events. The scope is
+    # emptied in place, not forked: forking would also fork the current scope, which holds the RQ
+    # job's transaction, sent after the job returns with the lead set on it.
+    scope = sentry_sdk.get_isolation_scope()
+    scope.clear_breadcrumbs()
+    try:
+        yield
+    finally:
+        scope.clear_breadcrumbs()
 
 
 def _is_sentry_request(url: object) -> bool:
@@ -306,10 +388,7 @@ class MessageTrace:
     def _hand_over_redactions(self, event: Any, hint: Any) -> Any:
         # Event processor: a web request's transaction is sent after the message's context has
         # ended, so the redactions travel to `before_send` in the event's hint.
-        if self.known_values is not None:
-            # Several messages in one job: the latest processor, the innermost message, wins.
-            hint[_KNOWN_VALUES_HINT] = self.known_values
-        return event
+        return _add_known_to_hint(event, hint, self.known_values)
 
     @property
     def enabled(self) -> bool:
@@ -344,6 +423,12 @@ class MessageTrace:
             log.warning("telemetry: ignoring a lead id that is not a phone hash")
             return
         self._scope.set_user({"id": lead_id})
+
+    def set_status(self, status: str) -> None:
+        """The transaction's status (ok, cancelled, unavailable, internal_error…), for failure-rate alerts."""
+        if self._scope is None or self._scope.transaction is None:
+            return
+        self._scope.transaction.set_status(status)
 
     def redact(self, *values: str | None) -> None:
         """Never send these literal values (phone, profile name, message text, answers) while traced."""
@@ -383,7 +468,7 @@ class MessageTrace:
 
     def stage_changed(self, from_stage: str | None, to_stage: str, seconds_in_previous: float | None,
                       channel: str | None = None, language: str | None = None) -> None:
-        """Breadcrumb, Sentry log and `sdr.stage.entered` metric for a stage transition."""
+        """Breadcrumb and `sdr.stage.entered` metric for a stage transition (and a Sentry log when logs are on)."""
         if self._scope is None:
             return
         channel = channel or self.channel
@@ -393,10 +478,11 @@ class MessageTrace:
             category="qualification.stage", level="info", message=f"{from_stage} -> {to_stage}",
             data={"from": from_stage, "to": to_stage, "duration_s": seconds_in_previous},
         )
-        attributes = _present({"channel": channel, "language": language, "flow.version": self.flow_version,
-                               "stage.previous_duration_s": seconds_in_previous})
-        sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
-                         to_stage=to_stage, attributes=attributes)
+        if _state.logs:
+            attributes = _present({"channel": channel, "language": language, "flow.version": self.flow_version,
+                                   "stage.previous_duration_s": seconds_in_previous})
+            sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
+                             to_stage=to_stage, attributes=attributes)
         sentry_metrics.count("sdr.stage.entered", 1,
                              attributes=_present({"stage": to_stage, "channel": channel, "language": language}))
         if seconds_in_previous is not None and from_stage is not None:
@@ -404,13 +490,15 @@ class MessageTrace:
                                         attributes={"stage": from_stage, "channel": channel})
 
     def outcome(self, outcome: str) -> None:
-        """Terminal outcome (qualified, disqualified, handoff, opted_out, declined): tag, event and metric."""
+        """Terminal outcome: tag and `sdr.lead.outcome` metric; an info event too for disqualified and handoff."""
         if self._scope is None:
             return
         self._scope.set_tag("outcome", outcome)
-        sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
-                                   fingerprint=["qualification-outcome", outcome])
         sentry_metrics.count("sdr.lead.outcome", 1, attributes={"outcome": outcome, "channel": self.channel})
+        if outcome in OUTCOME_EVENTS:
+            # The outcomes someone may want to read a lead's trail for; the rest are counted only.
+            sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
+                                       fingerprint=["qualification-outcome", outcome])
 
     def _sampled(self) -> bool:
         current = self._scope.span if self._scope is not None else None
@@ -438,7 +526,7 @@ class MessageTrace:
             self._scope.set_tag("budget_exceeded", "true")
         sentry_sdk.capture_message("Message processing exceeded budget", level="warning", tags=tags,
                                    extras=extras,
-                                   fingerprint=["processing-budget", self.channel, self.stage or UNKNOWN])
+                                   fingerprint=["processing-budget", self.channel])
 
 
 @contextmanager
@@ -491,13 +579,10 @@ def _activate(channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.
 
 
 def capture_error(exc: BaseException, stage: str | None, channel: str | None) -> str | None:
-    """Report an exception grouped by type, stage and channel; returns the event id."""
+    """Report an exception, grouped by Sentry's stack-based default; stage and channel are tags."""
     if not _state.enabled:
         return None
-    return sentry_sdk.capture_exception(
-        exc, fingerprint=[type(exc).__name__, stage or UNKNOWN, channel or UNKNOWN],
-        tags=_present({"stage": stage, "channel": channel}),
-    )
+    return sentry_sdk.capture_exception(exc, tags=_present({"stage": stage, "channel": channel}))
 
 
 def is_timeout(exc: BaseException) -> bool:
@@ -561,17 +646,70 @@ def _report_timeout(integration: str, timeout_s: float | None, operation: str | 
     )
 
 
-def lock_wait_exceeded(waited_ms: float, stage: str | None = None, *, timeout_ms: float | None = None) -> None:
-    """Warning: a message waited too long for its lead's lock."""
+def lock_wait_exceeded(waited_ms: float, stage: str | None, *, timeout_ms: float | None = None) -> None:
+    """Warning: a message waited too long for its lead's lock (`stage`: where the lead was before the turn)."""
     if not _state.enabled:
         return
     trace = _current_trace.get()
-    stage = stage or (trace.stage if trace is not None else None)
+    channel = trace.channel if trace is not None else UNKNOWN
     sentry_sdk.capture_message(
-        "Lead lock wait exceeded", level="warning", tags=_present({"stage": stage}),
+        "Lead lock wait exceeded", level="warning", tags={"stage": stage or UNKNOWN, "channel": channel},
         extras=_present({"waited_ms": round(waited_ms), "timeout_ms": timeout_ms}),
-        fingerprint=["lock-wait", trace.channel if trace is not None else UNKNOWN, stage or UNKNOWN],
+        fingerprint=["lock-wait", channel],
     )
+
+
+def delivery_failed(integration: str, failure: str, purpose: str, attempts: int, reason: str | None) -> None:
+    """Error: an outbox item was given up on (a hand-off that never reaches a person, a CRM that never hears)."""
+    if not _state.enabled:
+        return
+    sentry_sdk.capture_message(
+        "Outbound delivery failed", level="error",
+        tags={"integration": integration, "failure": failure, "purpose": purpose},
+        extras=_present({"attempts": attempts, "reason": reason}),
+        # One issue per integration and failure kind, whatever the lead or the attempt count.
+        fingerprint=["delivery-failed", integration, failure],
+    )
+
+
+def whatsapp_window_closed(purpose: str, language: str | None) -> None:
+    """Warning: a WhatsApp send was skipped, the 24-hour window closed and no template for it exists."""
+    if not _state.enabled:
+        return
+    sentry_sdk.capture_message(
+        "WhatsApp send skipped: window closed, no template", level="warning",
+        tags={"purpose": purpose, "language": language or UNKNOWN},
+        fingerprint=["whatsapp-window-closed", purpose, language or UNKNOWN],
+    )
+
+
+def message_undelivered(status: str, error_code: str | None, lead_id: str | None) -> None:
+    """Error: Twilio reported an outbound message failed or undelivered (with its ErrorCode)."""
+    if not _state.enabled:
+        return
+    with sentry_sdk.new_scope() as scope:
+        if lead_id is not None and _LEAD_ID.fullmatch(lead_id):
+            scope.set_user({"id": lead_id})
+        code = error_code or UNKNOWN
+        sentry_sdk.capture_message(
+            "WhatsApp message not delivered", level="error",
+            tags={"status": status, "error_code": code, "channel": "whatsapp"},
+            fingerprint=["message-undelivered", code],
+        )
+
+
+def signature_refused(route: str, validated_url: str, refusals: int, warn: bool) -> None:
+    """`sdr.webhook.signature_refused` metric; with `warn`, one warning naming the URL that was validated."""
+    if not _state.enabled:
+        return
+    sentry_metrics.count("sdr.webhook.signature_refused", 1, attributes={"route": route})
+    if warn:
+        sentry_sdk.capture_message(
+            "Twilio signature refused", level="warning", tags={"route": route},
+            # Only the URL the signature was checked against: a wrong PUBLIC_BASE_URL shows at a glance.
+            extras={"validated_url": validated_url, "refusals": refusals},
+            fingerprint=["signature-refused", route],
+        )
 
 
 def _current_scope() -> sentry_sdk.Scope:
@@ -602,25 +740,30 @@ def message_throttled(notice: bool, stage: str | None) -> None:
                          attributes={"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
 
 
-def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None) -> None:
-    """Event "Conversation thread reset" tagged with the reason; with `error`, it carries the exception."""
+def question_asked(answered: bool, stage: str | None, channel: str) -> None:
+    """A lead's question: `sdr.question.asked` metric, answered from the knowledge or noted; never its text."""
     if not _state.enabled:
         return
-    tags = _present({"reason": reason, "stage": stage})
-    extras = {"thread_age_s": round(thread_age_s, 1), "stage": stage}
-    if error is None:
-        sentry_sdk.capture_message("Conversation thread reset", level="info", tags=tags, extras=extras,
-                                   fingerprint=["thread-reset", reason, stage or UNKNOWN])
+    sentry_metrics.count("sdr.question.asked", 1, attributes={
+        "result": "answered" if answered else "noted", "stage": stage or UNKNOWN, "channel": channel})
+
+
+def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None, *,
+                 lead_id: str | None = None, channel: str | None = None) -> None:
+    """Info event "Conversation thread reset" tagged with the reason (the error itself is its own error event).
+
+    Outside a message (the sweep) pass the lead's phone hash and the thread's channel.
+    """
+    if not _state.enabled:
         return
-    event, hint = event_from_exception(error, client_options=sentry_sdk.get_client().options,
-                                       mechanism={"type": "sdr.thread_reset", "handled": True})
-    # The error itself is reported by capture_error; without exc_info in the hint the SDK's
-    # dedupe keeps this second, differently grouped event about the same exception.
-    hint.pop("exc_info", None)
-    event["message"] = "Conversation thread reset"
-    event["level"] = "error"
-    sentry_sdk.capture_event(event, hint=hint, tags=tags, extras=extras,
-                             fingerprint=["thread-reset", reason, type(error).__name__, stage or UNKNOWN])
+    tags = _present({"reason": reason, "stage": stage, "channel": channel})
+    extras = _present({"thread_age_s": round(thread_age_s, 1), "stage": stage,
+                       "exception_type": type(error).__name__ if error is not None else None})
+    with sentry_sdk.new_scope() as scope:
+        if lead_id is not None and _LEAD_ID.fullmatch(lead_id):
+            scope.set_user({"id": lead_id})
+        sentry_sdk.capture_message("Conversation thread reset", level="info", tags=tags, extras=extras,
+                                   fingerprint=["thread-reset", reason])
 
 
 @contextmanager

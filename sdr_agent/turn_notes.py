@@ -39,10 +39,11 @@ class TurnNotes:
     seconds_in_stage: float | None = None  # how long the lead had been at the stage the turn started in
     stage: str | None = None  # the stage the turn started in
     outbox_ids: list[int] = field(default_factory=list)  # sends the turn queued, handed to the worker after commit
+    lock_wait: tuple[float, float] | None = None  # (waited, timeout) in ms when the lead's lock timed out
 
     def failed(self, error: BaseException) -> None:
         """Report an error now, before it is logged: the SDK then drops the logging integration's copy,
-        so the one error event carries our fingerprint (type, stage, channel).
+        so the one error event carries the turn's stage and channel tags.
 
         What the failed attempt noted was rolled back with it: its resets and queued sends never happened.
         """
@@ -64,9 +65,17 @@ class TurnNotes:
         age = (now - started_at).total_seconds() if started_at is not None else 0.0
         self.resets.append(ThreadReset(reason, max(age, 0.0), stage))
 
+    def lock_timed_out(self, waited_ms: float, timeout_ms: float) -> None:
+        """The lead's lock was held by another turn for the whole timeout; reported once the turn's stage is known."""
+        self.lock_wait = (waited_ms, timeout_ms)
+
     def report(self, reply: Reply) -> None:
-        """Stage trail, outcome, silence and resets of a committed turn (a replayed retry reports nothing)."""
+        """Lock wait, then stage trail, outcome, silence and resets of a committed turn (a replayed retry reports
+        only the lock wait)."""
         trace = self.trace
+        if self.lock_wait is not None:
+            # Tagged with the stage the lead was at when the turn began, not the one it moved to.
+            telemetry.lock_wait_exceeded(self.lock_wait[0], self.stage, timeout_ms=self.lock_wait[1])
         if reply.duplicate:
             return
         trace.annotate(stage=reply.stage_after, language=reply.language)
@@ -79,6 +88,8 @@ class TurnNotes:
         for event in reply.events:
             if event.kind in OUTCOMES:
                 trace.outcome(OUTCOMES[event.kind])
+            elif event.kind is EventKind.QUESTION_ASKED:
+                telemetry.question_asked(bool(event.data["answered"]), event.data.get("stage"), trace.channel)
         if self.silent:
             telemetry.no_speech(reply.stage_after)
         for reset in self.resets:

@@ -158,6 +158,7 @@ def base_config(database_url: str, redis_url: str | None, **extra: str) -> dict[
         "SDR_DEFAULT_LANGUAGE": "pt-BR",
         "SENTRY_DSN": "",
         "SDR_FLOW_FILE": "",
+        "SDR_KNOWLEDGE_FILE": "",
         "SDR_SWEEP_INTERVAL_SECONDS": "0",
     }
     config.update(extra)

@@ -231,3 +231,19 @@ def test_booking_can_be_turned_off(database_url: str) -> None:
         db.create_all()
     replies = qualify(app)
     assert len(replies) == 1 and replies[0].startswith("Obrigado, Ana Souza!")
+
+
+def test_a_question_while_choosing_a_slot_is_answered_and_the_offer_repeated(booking_app: Flask) -> None:
+    offer = qualify(booking_app)[1]
+    replies = WebhookClient(booking_app).send_whatsapp(PHONE, "a reunião é online?")
+    assert replies == ["A reunião é uma conversa online de 30 minutos com um especialista, com demonstração no seu caso. "
+                       "Sem compromisso.", offer]
+    assert lead(booking_app).stage == "qualified"
+    assert WebhookClient(booking_app).send_whatsapp(PHONE, "1")[0].startswith("Reunião marcada")
+
+
+def test_an_e_mail_corrected_while_choosing_a_slot_is_stored_and_the_offer_repeated(booking_app: Flask) -> None:
+    offer = qualify(booking_app)[1]
+    replies = WebhookClient(booking_app).send_whatsapp(PHONE, "errei o e-mail, é ana.souza@acme.com.br")
+    assert replies == ["Anotado, obrigado pela correção.", offer]
+    assert (lead(booking_app).email, lead(booking_app).stage) == ("ana.souza@acme.com.br", "qualified")

@@ -166,7 +166,7 @@ def test_export_prints_everything_about_a_lead_of_both_channels(app: Flask) -> N
     result = app.test_cli_runner().invoke(args=["sdr", "export", "--phone", PHONE])
     assert result.exit_code == 0, result.output
     exported = json.loads(result.output)
-    assert list(exported) == ["lead", "score_reasons", "stage_history", "threads", "messages", "calls", "bookings"]
+    assert list(exported) == ["lead", "score_reasons", "callback", "questions", "stage_history", "threads", "messages", "calls", "bookings"]
     assert list(exported["lead"]) == list(LEAD_FIELDS)
     assert app.test_cli_runner().invoke(args=["sdr", "export", "--phone", PHONE]).output == result.output  # stable
     assert (exported["lead"]["phone"], exported["lead"]["name"], exported["lead"]["company"]) == (PHONE, NAME, COMPANY)

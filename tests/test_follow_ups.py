@@ -194,7 +194,7 @@ def test_the_sweep_ends_an_idle_thread_and_the_next_message_is_welcomed_back(
     outbound: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reported: list[tuple[str, float, str | None]] = []
-    monkeypatch.setattr(telemetry, "thread_reset", lambda reason, age_s, stage, error=None: reported.append(
+    monkeypatch.setattr(telemetry, "thread_reset", lambda reason, age_s, stage, error=None, **_lead: reported.append(
         (reason, age_s, stage)))
     write(outbound, *MID_FLOW)
     clock.advance(hours=23)

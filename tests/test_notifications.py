@@ -205,3 +205,39 @@ def test_a_hot_lead_is_handed_off_with_its_reason(app_config: dict[str, str], re
     [request] = receiver.requests
     payload = verify(request)
     assert (request.path, payload["reason"], payload["lead"]["score"]) == ("/handoff", "hot_lead", 50)
+
+
+@pytest.mark.parametrize(("database_url", "redis_url"), [("sqlite", "absent"), ("postgresql", "absent")], indirect=True)
+def test_a_callback_request_reaches_the_handoff_webhook_and_the_questions_go_on(app: Flask, receiver: HttpRecorder) -> None:
+    webhooks = WebhookClient(app)
+    for text in ("oi", "sim", "Ana Souza", "Acme"):
+        webhooks.send_whatsapp(PHONE, text)
+    replies = webhooks.send_whatsapp(PHONE, "pode me ligar amanhã às 10h?")
+    assert replies[0] == "Combinado, anotei o pedido de ligação (amanhã às 10h) e passei para o time."
+    assert "Qual destas opções descreve melhor o seu cargo?" in replies[-1]
+    finish_background_work(app)
+
+    [request] = receiver.requests
+    assert request.path == "/handoff"
+    payload = verify(request)
+    assert payload["event"] == "lead.callback" and payload["reason"] == "callback_requested"
+    assert payload["lead"]["callback"]["when"] == "amanhã às 10h"
+    assert payload["lead"]["handed_off"] is False and payload["lead"]["stage"] == "role"
+    # Not derailed: the next answer fills the open question.
+    assert "O que você gostaria de resolver" in webhooks.send_whatsapp(PHONE, "sou diretora")[-1]
+
+
+def test_the_crm_gets_the_questions_left_for_the_specialist_and_what_was_not_given(
+    app: Flask, receiver: HttpRecorder
+) -> None:
+    webhooks = WebhookClient(app)
+    script = ["oi", "sim", "Ana Souza", "Acme", "vocês têm escritório em Portugal?", "1",
+              "Queremos automatizar a qualificação", "50 mil", "este mês", "prefiro não dizer"]
+    for text in script:
+        webhooks.send_whatsapp(PHONE, text)
+    finish_background_work(app)
+    [request] = receiver.requests
+    lead = verify(request)["lead"]
+    assert lead["open_questions"] == ["vocês têm escritório em Portugal?"]
+    assert lead["not_given"] == {"email": "declined"}
+    assert lead["email"] is None and lead["stage"] == "qualified"

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..leadgate import LeadGate
-from ..models import Booking, Call, ConversationThread, Lead, Message, OutboxItem, StageEvent, utcnow
+from ..models import Booking, Call, ConversationThread, Lead, LeadQuestion, Message, OutboxItem, StageEvent, utcnow
 from ..qualification import STAGE_NEW, LeadState
 from ..lead_state import seconds_in_stage, write_state
 
@@ -86,7 +86,7 @@ class LeadActions:
         """Irreversibly remove the lead's personal data (LGPD/GDPR), keeping what the funnel counts.
 
         Deleted: messages (texts, media, reply bodies), calls (a CallSid leads back to the number),
-        bookings, queued sends, the cached replies of its messages and calls, and its rate-limit window.
+        bookings, queued sends, the questions the lead asked, the cached replies of its messages and calls, and its rate-limit window.
         Kept, anonymous: the lead row with its stage, score and flags, its threads and stage events. The
         phone hash is replaced by a random value, since an HMAC of the number would identify the lead again
         to anyone holding the key.
@@ -95,7 +95,7 @@ class LeadActions:
             sids = [sid for sid in session.scalars(select(Message.provider_sid).where(
                 Message.lead_id == lead.id, Message.provider_sid.is_not(None))) if sid]
             call_sids = list(session.scalars(select(Call.call_sid).where(Call.lead_id == lead.id)))
-            for model in (Message, Call, Booking, OutboxItem):
+            for model in (Message, Call, Booking, OutboxItem, LeadQuestion):
                 session.execute(delete(model).where(model.lead_id == lead.id))
             for column in PERSONAL_COLUMNS:
                 setattr(lead, column, None)

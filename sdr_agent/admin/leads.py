@@ -82,13 +82,14 @@ def lead_detail(session: Session, lead_id: int) -> LeadDetail | None:
     return LeadDetail(lead, threads, events, messages)
 
 
-def export_rows(session: Session, filters: LeadFilters) -> Iterator[Row[Any]]:
+def export_rows(session: Session, filters: LeadFilters) -> Iterator[tuple[Any, ...]]:
     """Every lead matching the filters, streamed in batches (the export can be large)."""
-    query = select(*EXPORT_COLUMNS).where(*filters.conditions()).order_by(Lead.id)
-    yield from session.execute(query.execution_options(yield_per=EXPORT_BATCH))
+    query = select(*EXPORT_COLUMNS, Lead.state).where(*filters.conditions()).order_by(Lead.id)
+    for *values, state in session.execute(query.execution_options(yield_per=EXPORT_BATCH)):
+        yield (*values, " | ".join((state or {}).get("open_questions") or []))
 
 
 def export_header() -> list[str]:
-    """CSV column names, in EXPORT_COLUMNS order."""
-    return [column.key for column in EXPORT_COLUMNS]
+    """CSV column names, in EXPORT_COLUMNS order, then the questions left for the specialist."""
+    return [column.key for column in EXPORT_COLUMNS] + ["open_questions"]
 

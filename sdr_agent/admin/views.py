@@ -8,18 +8,33 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from .. import telemetry
+from ..models import Lead
 from ..qualification import STAGE_NEW, TERMINAL_STAGES
+from ..outbound.leads import not_given_slots
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
 from .export import csv_lines
 from .filters import CHANNELS, OUTCOMES, BadFilter, LeadFilters, Period, outcome_of, whole_number
 from .funnel import daily_outcomes, funnel, funnel_steps
 from .leads import export_header, export_rows, lead_detail, lead_page
+from .questions import unanswered_questions
 from .security import log_out, no_store, require_operator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_operator)
 bp.after_request(no_store)
+
+
+@bp.before_request
+def keep_operator_input_out_of_telemetry() -> None:
+    """Search terms and filters often are a lead's name or phone: nothing this request sends may carry them."""
+    telemetry.never_send(*request.args.values())
+
+
+def never_send_lead(lead: Lead) -> None:
+    """Keep the personal fields of a lead the page shows out of what this request sends."""
+    telemetry.never_send(lead.phone, lead.name, lead.company, lead.role, lead.email, lead.profile_name, lead.need)
 
 ACTION_MESSAGES = {
     "hand_off": ("Lead handed off: the bot stays silent until it is released.", "The lead is already with a person."),
@@ -74,9 +89,10 @@ def overview() -> ResponseReturnValue:
     with _session() as session:
         funnel_rows = funnel(session, steps, period, channel)
         daily = daily_outcomes(session, period, channel)
+        questions = unanswered_questions(session, period, channel)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
-        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily,
+        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions,
     )
 
 
@@ -100,9 +116,12 @@ def lead(lead_id: int) -> ResponseReturnValue:
         detail = lead_detail(session, lead_id)
     if detail is None:
         abort(404, description="no such lead")
+    never_send_lead(detail.lead)
     state = detail.lead.state or {}
     return render_template(
         "admin/lead.html", detail=detail, lead=detail.lead, score_reasons=state.get("score_reasons") or [],
+        open_questions=state.get("open_questions") or [], callback=state.get("callback"),
+        not_given=not_given_slots(state),
         outcome=outcome_of(detail.lead.stage, detail.lead.opted_out, detail.lead.handed_off),
     )
 

@@ -6,6 +6,7 @@ index on active bookings' start time decides races between leads for the same sl
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -35,8 +36,17 @@ class BookingDesk:
     def offer_after_qualifying(self, session: Session, result: StepResult, now: datetime) -> StepResult:
         """Add the slot offer to the turn that qualified the lead."""
         slots = free_slots(self.config, now, self._taken(session, now))
-        return _result(result.state, (*result.replies, *self._offer(slots, result.state.language)), result.events,
-                       booking=_offered(slots))
+        # replace(), not a new result: the turn's other fields (the lead's questions) are kept.
+        return replace(result, state=result.state.evolve(booking=_offered(slots)),
+                       replies=(*result.replies, *self._offer(slots, result.state.language)))
+
+    def offer_again(self, result: StepResult) -> StepResult:
+        """After the engine answered a question of a lead choosing a slot, the open offer once more."""
+        state = result.state
+        offered = [slot_at(self.config, datetime.fromisoformat(start)) for start in (state.booking or {}).get("offered", [])]
+        if state.stage != QUALIFIED or not offered:
+            return result
+        return replace(result, replies=(*result.replies, *self._offer(offered, state.language)))
 
     def reply(self, session: Session, lead_id: int, state: LeadState, text: str, now: datetime) -> tuple[StepResult, list[int]]:
         """The answer to a qualified or booked lead's message, and the outbox items it queued."""

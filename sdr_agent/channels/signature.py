@@ -5,6 +5,9 @@ import functools
 from typing import Any, Callable, TypeVar, cast
 
 from flask import Request, abort, current_app, request
+
+from .. import telemetry
+from .refusals import RefusalAlarm
 from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -50,6 +53,7 @@ def twilio_signed(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         settings = current_app.extensions["sdr_settings"]
         if not is_valid_signature(request, settings.twilio_auth_token, settings.public_base_url):
+            _count_refusal(request, settings.public_base_url)
             abort(403, description="invalid Twilio signature")
         # A request signed with our token but for another account is a misrouted or replayed one.
         account = request.form.get("AccountSid")
@@ -60,6 +64,14 @@ def twilio_signed(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def _count_refusal(req: Request, public_base_url: str | None) -> None:
+    """Metric for every refusal; a warning with the URL that was validated once a route passes the threshold."""
+    alarm: RefusalAlarm = current_app.extensions["sdr_refusals"]
+    route = req.url_rule.rule if req.url_rule is not None else req.path
+    count, warn = alarm.refused(route)
+    telemetry.signature_refused(route, public_url(req, public_base_url), count, warn)
 
 
 def _first(header: str | None) -> str | None:

@@ -6,7 +6,8 @@ import logging
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import or_, select, update
 
-from ..models import Message, utcnow
+from .. import telemetry
+from ..models import Lead, Message, utcnow
 from .form import clean_field, message_sid
 from .signature import twilio_signed
 
@@ -26,6 +27,8 @@ STATUS_RANK = {
     "read": 5,
     "canceled": 4,
 }
+# Final statuses that mean the lead never got the message.
+NOT_DELIVERED = frozenset({"failed", "undelivered"})
 
 
 @bp.post("/twilio/status")
@@ -52,4 +55,11 @@ def message_status() -> Response:
         )
         if result.rowcount == 0 and session.scalar(select(Message.id).where(Message.provider_sid == sid)) is None:
             log.info("status callback for an unknown message", extra={"status": status})
+        lead_key = None
+        if result.rowcount and status in NOT_DELIVERED:
+            lead_key = session.scalar(select(Lead.phone_hash).join(Message, Message.lead_id == Lead.id)
+                                      .where(Message.provider_sid == sid))
+    if result.rowcount and status in NOT_DELIVERED:
+        # Reported once: a repeated or late callback updates no row.
+        telemetry.message_undelivered(status, error_code or None, lead_key)
     return Response(status=200)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import Settings
 from ..models import Booking, ConversationThread, Lead, Message, OutboxItem
 from ..qualification import TERMINAL_STAGES, Flow
-from ..telemetry import OUTBOUND_OP, message_trace
+from .. import telemetry
+from ..telemetry import OUTBOUND_OP, MessageTrace, message_trace
 from .leads import booking_summary, lead_summary, slack_text
 from .notify import PermanentNotifyError, RetryableNotifyError, post_json
 from .outbox import CALENDAR, CRM, FAILED, HANDOFF, PENDING, SENDING, SENT, SKIPPED, WHATSAPP
@@ -46,10 +47,16 @@ class Decision:
 
     status: str
     reason: str | None = None
+    failure: str | None = None  # why it was given up on: retries_exhausted, rejected, outcome_unknown, …
+    trace_status: str = "ok"  # the attempt's transaction status, which failure-rate alerts count
 
 
 class _Skip(Exception):
     """Nothing to send, on purpose; the reason is stored."""
+
+
+class _WindowClosed(_Skip):
+    """Nothing can be sent: the 24-hour window closed and no template exists for the purpose and language."""
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -82,6 +89,7 @@ def deliver(services: OutboundServices, item_id: int) -> str:
             trace.set_lead(lead.phone_hash)
             trace.redact(lead.phone, lead.name, lead.company, lead.email, lead.profile_name)
         decision = _attempt(services, item, lead, last_inbound, booking)
+        _report(trace, item, decision)
     _finish(services, item_id, item.attempts, decision)
     return decision.status
 
@@ -94,22 +102,37 @@ def _attempt(services: OutboundServices, item: OutboxItem, lead: Lead | None, la
         elif item.kind in (HANDOFF, CRM, CALENDAR):
             _notify(services, item, lead, booking)
         else:
-            return Decision(FAILED, f"unknown kind {item.kind!r}")
+            return Decision(FAILED, f"unknown kind {item.kind!r}", "unknown_kind", "internal_error")
+    except _WindowClosed as closed:
+        # A lead who should have heard from us will not: unlike the other skips, someone must act
+        # (approve a template), so it is a warning event, not only a stored reason.
+        log.info("outbound %s skipped: %s", item.kind, closed)
+        telemetry.whatsapp_window_closed(item.purpose, lead.language if lead is not None else None)
+        return Decision(SKIPPED, str(closed), trace_status="failed_precondition")
     except _Skip as skip:
         log.info("outbound %s skipped: %s", item.kind, skip)
-        return Decision(SKIPPED, str(skip))
+        return Decision(SKIPPED, str(skip), trace_status="cancelled")
     except (RetryableSendError, RetryableNotifyError) as exc:
         if item.attempts >= services.settings.outbound_max_attempts:
-            return Decision(FAILED, f"gave up after {item.attempts} attempts: {exc}")
-        return Decision(PENDING, str(exc))
+            return Decision(FAILED, f"gave up after {item.attempts} attempts: {exc}", "retries_exhausted",
+                            "unavailable")
+        return Decision(PENDING, str(exc), trace_status="unavailable")
     except (PermanentSendError, PermanentNotifyError) as exc:
-        return Decision(FAILED, str(exc))
+        return Decision(FAILED, str(exc), "rejected", "internal_error")
     except AmbiguousSendError as exc:
         # Twilio's Messages API has no idempotency key: a lead must never get a message twice,
         # so an attempt that may have been accepted is not repeated (as for items stuck in `sending`).
         log.warning("outbound item %s: outcome unknown (%s), not resent", item.id, exc)
-        return Decision(FAILED, f"outcome unknown after {exc}: not resent")
+        return Decision(FAILED, f"outcome unknown after {exc}: not resent", "outcome_unknown", "unknown_error")
     return Decision(SENT)
+
+
+def _report(trace: MessageTrace, item: OutboxItem, decision: Decision) -> None:
+    """Transaction status of the attempt; an error event when the item is given up on."""
+    trace.set_status(decision.trace_status)
+    if decision.status == FAILED:
+        telemetry.delivery_failed(item.kind, decision.failure or "failed", item.purpose, item.attempts,
+                                  decision.reason)
 
 
 def _finish(services: OutboundServices, item_id: int, attempts: int, decision: Decision) -> None:
@@ -142,7 +165,7 @@ def _send_whatsapp(services: OutboundServices, item: OutboxItem, lead: Lead | No
         content_sid = services.settings.whatsapp_templates.get((item.purpose, language))
         if content_sid is None:
             # Free text would fail with Twilio error 63016; a template is the only way in.
-            raise _Skip(f"outside the 24-hour window and no {item.purpose} template for {language}")
+            raise _WindowClosed(f"outside the 24-hour window and no {item.purpose} template for {language}")
         message = WhatsAppMessage(to=lead.phone, content_sid=content_sid,
                                   content_variables=template_variables(item.purpose, lead, item.payload))
     parts = message.parts()

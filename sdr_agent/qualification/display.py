@@ -17,8 +17,13 @@ _TIMEFRAMES = {
         "this week": "esta semana", "next week": "semana que vem", "this month": "este mês",
         "next month": "mês que vem", "this quarter": "este trimestre", "next quarter": "próximo trimestre",
         "next semester": "próximo semestre", "end of year": "até o fim do ano", "next year": "ano que vem",
+        "after carnival": "depois do carnaval", "summer": "no verão", "autumn": "no outono", "winter": "no inverno",
+        "spring": "na primavera", "Q1": "no 1º trimestre", "Q2": "no 2º trimestre", "Q3": "no 3º trimestre",
+        "Q4": "no 4º trimestre",
     },
-    "en": {"unknown": "you're not sure yet", "end of year": "by the end of the year"},
+    "en": {"unknown": "you're not sure yet", "end of year": "by the end of the year", "after carnival": "after Carnival",
+           "summer": "in the summer", "autumn": "in the autumn", "winter": "in the winter", "spring": "in the spring",
+           "Q1": "in Q1", "Q2": "in Q2", "Q3": "in Q3", "Q4": "in Q4"},
 }
 _MONTHS_PT = (
     "janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro",

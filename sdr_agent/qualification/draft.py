@@ -7,8 +7,9 @@ from typing import Any, Mapping
 
 from . import scoring
 from .flow_model import Flow, QuestionStage
+from .speech import speakable
 from .textnorm import clean
-from .types import TERMINAL_STAGES, Event, EventKind, LeadState, StepResult, Turn
+from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 HANDOFF = "handoff"
 VOICE = "voice"
@@ -25,6 +26,8 @@ class Draft:
     pending: Mapping[str, Any] | None = None  # the answer last turn asked to confirm, if any
     replies: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    aside: bool = False  # the lead asked something this turn: the open question is asked again, not rejected
+    questions: list[AskedQuestion] = field(default_factory=list)
 
     @classmethod
     def begin(cls, flow: Flow, state: LeadState, turn: Turn) -> "Draft":
@@ -47,7 +50,8 @@ class Draft:
 
     def result(self) -> StepResult:
         """The finished step."""
-        return StepResult(state=self.state, replies=tuple(self.replies), events=tuple(self.events))
+        return StepResult(state=self.state, replies=tuple(self.replies), events=tuple(self.events),
+                          questions=tuple(self.questions))
 
     def question(self) -> QuestionStage | None:
         """The question stage the lead is at, if any."""
@@ -62,6 +66,22 @@ class Draft:
         text = self.flow.text(key, self.state.language, {**self.state.slots, **values}, voice=self.voice)
         if text:  # a text of emoji alone has nothing left to say on a call
             self.replies.append(text)
+
+    def reply(self, text: str) -> None:
+        """Reply with a text that is not the flow's (a knowledge answer), made speakable on calls."""
+        text = speakable(text, self.state.language) if self.voice else text
+        if text:
+            self.replies.append(text)
+
+    def reask(self, stage: QuestionStage) -> None:
+        """Ask the open question again; after answering the lead's question, lead back to it first."""
+        if not self.aside or self.flow.knowledge is None or (self.voice and stage.defer_to_whatsapp):
+            self.ask(stage)
+            return
+        before = len(self.replies)
+        self.ask(stage)
+        lead_in = self.flow.knowledge.reply("back_to_question", self.state.language)
+        self.replies[before] = f"{lead_in} {self.replies[before]}"
 
     def ask(self, stage: QuestionStage, retry: bool = False) -> None:
         """Ask a question (or ask it again); a call leaves questions meant for WhatsApp to WhatsApp."""
@@ -104,6 +124,12 @@ def advance(draft: Draft) -> None:
         draft.ask(stage)
         return
     result = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
+    if result.stage == HANDOFF:
+        draft.state = draft.state.evolve(handed_off=True)
+        draft.emit(EventKind.HANDOFF_REQUESTED, reason=result.reason)
+        draft.move_to(HANDOFF)
+        draft.say(HANDOFF)
+        return
     draft.move_to(result.stage)
     if result.reason is None:
         draft.emit(EventKind.QUALIFIED, score=draft.state.score)

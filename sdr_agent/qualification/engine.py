@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from . import scoring
+from .asides import take_asides
+from .corrections import find_corrections, has_correction_marker
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
 from .language import detected_switch, requested_language
+from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
 
+OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
+
 DECLINED = "declined"
-RAW_ANSWER_CHARS = 200
 
 
 def initial_state(language: str) -> LeadState:
@@ -44,12 +49,24 @@ def _handle(draft: Draft) -> None:
         _INTENT_HANDLERS[intent](draft)
     elif only_language_request:
         resume(draft)
-    elif state.stage == STAGE_NEW:
+    else:
+        # A question or a callback request is answered first; what is left may still answer the open question.
+        take_asides(draft, question)
+        _read(draft, question)
+
+
+def _read(draft: Draft, question: QuestionStage | None) -> None:
+    """Read the message (or what is left of it after the lead's questions) at the lead's stage."""
+    state = draft.state
+    if state.stage == STAGE_NEW:
         if not draft.turn.confirm:
             _fill_volunteered(draft, current=None)
         advance(draft)
+    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None)):
+        _correct_after_outcome(draft, corrections)
     elif state.stage in TERMINAL_STAGES:
-        draft.say("done")
+        if not draft.aside:
+            draft.say("done")
     elif question is None:
         resume(draft)  # a stage this flow no longer has
     elif (pending := _pending_answer(draft, question)) is not None:
@@ -59,9 +76,13 @@ def _handle(draft: Draft) -> None:
     elif not draft.voice and question.slot in state.deferred:
         _resume_deferred(draft, question)
     elif not draft.text:
-        if draft.turn.has_media:
+        if draft.turn.has_media and not draft.aside:
             draft.say("media_only")
-        draft.ask(question)
+        draft.reask(question)
+    elif question.type != "consent" and is_refusal(draft.text):
+        _decline(draft, question)
+    elif corrections := _corrections(draft, question):
+        _correct(draft, question, corrections)
     else:
         _answer(draft, question, _parse(draft, question))
 
@@ -103,10 +124,67 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
     elif draft.turn.resumed:
         draft.say("welcome_back")
         draft.ask(question)
-    elif volunteered:
-        draft.ask(question)  # progress was made: ask again without counting a failed answer
+    elif volunteered or draft.aside:
+        # Progress was made, or a question answered: ask again without counting a failure.
+        if volunteered and not draft.aside and draft.flow.knowledge is not None:
+            draft.reply(draft.flow.knowledge.reply("got_it", draft.state.language))
+        draft.reask(question)
     else:
         _reject(draft, question)
+
+
+def _decline(draft: Draft, question: QuestionStage) -> None:
+    """The lead would rather not answer: store that it was not given, acknowledge it, and move on.
+
+    Where the flow says `on_refusal: ask_again`, the first refusal at the question is met with one
+    more, respectful ask (counted like a retry, so it happens once).
+    """
+    knowledge = draft.flow.knowledge
+    if question.on_refusal == "ask_again" and draft.state.retries == 0 and knowledge is not None:
+        draft.state = draft.state.evolve(retries=1)
+        draft.reply(knowledge.reply("ask_again", draft.state.language))
+        draft.ask(question)
+        return
+    draft.fill(question, not_given(NOT_ANSWERED))
+    draft.emit(EventKind.SLOT_DECLINED, slot=question.slot, reason=NOT_ANSWERED)
+    if knowledge is not None:
+        draft.reply(knowledge.reply("declined", draft.state.language))
+    else:
+        draft.say("retry_limit_skip")
+    advance(draft)
+
+
+def _corrections(draft: Draft, question: QuestionStage | None) -> list[tuple[QuestionStage, Any]]:
+    """Earlier answers the message corrects ("na verdade meu orçamento é 20 mil"); only when it says so."""
+    if draft.turn.confirm or not has_correction_marker(draft.text):
+        return []
+    others = (stage for stage in draft.flow.stages if stage is not question)
+    return find_corrections(others, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
+
+
+def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[QuestionStage, Any]]) -> None:
+    """Replace the corrected answers (the score follows), say so briefly, and ask the open question again."""
+    for stage, value in corrections:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    knowledge = draft.flow.knowledge
+    if knowledge is not None:
+        draft.reply(knowledge.reply("corrected", draft.state.language))
+    draft.ask(question)
+
+
+def _correct_after_outcome(draft: Draft, corrections: list[tuple[QuestionStage, Any]]) -> None:
+    """A correction after the outcome ("errei o e-mail, é …"): stored, and the outcome decided again on it."""
+    for stage, value in corrections:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    knowledge = draft.flow.knowledge
+    if knowledge is not None:
+        draft.reply(knowledge.reply("corrected", draft.state.language))
+    before = draft.state.stage
+    decided = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
+    if decided.stage != before:
+        advance(draft)  # no open question left: this emits the new outcome and its closing text
 
 
 def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:
@@ -173,8 +251,9 @@ def _reject(draft: Draft, question: QuestionStage) -> None:
     elif question.on_retry_limit == HANDOFF:
         _hand_off(draft, "retry_limit")
     else:
-        # Keep what they said for the team, marked unverified, and move on instead of looping.
-        draft.fill(question, {"raw": draft.text[:RAW_ANSWER_CHARS], "unverified": True})
+        # Never store what could not be read as the answer: the slot records that it was not given.
+        draft.fill(question, not_given(UNPARSED))
+        draft.emit(EventKind.SLOT_DECLINED, slot=question.slot, reason=UNPARSED)
         draft.say("retry_limit_skip")
         advance(draft)
 

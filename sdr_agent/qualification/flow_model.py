@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .rules import Comparison
 from .speech import speakable, without_pictographs
+
+if TYPE_CHECKING:
+    from .knowledge import Knowledge
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # A missing value takes the separator before it along ("Obrigado, {name}!" -> "Obrigado!").
@@ -60,6 +63,7 @@ class QuestionStage:
     voice: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # "ask"/"retry" -> language -> text
     defer_to_whatsapp: bool = False  # on calls, leave this question to be answered in writing
     on_retry_limit: str = "skip"
+    on_refusal: str = "skip"  # "ask_again": a lead who declines is asked once more before it is left blank
     options: tuple[Option, ...] = ()
     min_length: int = 3
     currencies: Mapping[str, str] = field(default_factory=dict)
@@ -114,6 +118,11 @@ class Flow:
     retry_limit: int = 2
     voice_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # key -> language -> text
     hand_off_at: float | None = None  # a score this high hands the lead to a person at once (hot lead)
+    knowledge: Knowledge | None = None  # the company knowledge questions are answered from; None answers none
+
+    def with_knowledge(self, knowledge: Knowledge | None) -> "Flow":
+        """This flow answering questions from `knowledge`."""
+        return replace(self, knowledge=knowledge)
 
     @property
     def stage_ids(self) -> tuple[str, ...]:

@@ -23,10 +23,11 @@ VOICE_KEY = "voice"  # a text's optional version written for calls
 # Placeholders the engine fills in some texts, besides slots.
 TEXT_PLACEHOLDERS = {"confirm": frozenset({"heard"}), "welcome_back_call": frozenset({"topic"})}
 ON_RETRY_LIMIT = ("skip", "handoff")
+ON_REFUSAL = ("skip", "ask_again")  # a lead who declines: leave it blank, or ask once more first
 DEFAULT_RETRY_LIMIT = 2
 
 _TOP_KEYS = {"flow", "version", "languages", "retry_limit", "stages", "outcome", "texts"}
-_STAGE_KEYS = {"id", "slot", "type", "ask", "retry", "topic", "voice", "on_retry_limit"}
+_STAGE_KEYS = {"id", "slot", "type", "ask", "retry", "topic", "voice", "on_retry_limit", "on_refusal"}
 _VOICE_KEYS = {"ask", "retry", "defer_to_whatsapp"}
 # Keys that only make sense for one kind of question.
 _TYPED_KEYS = {"options": {"choice"}, "min_length": {"free_text"}, "currency": {"money"}, "score": NUMERIC_TYPES}
@@ -209,6 +210,9 @@ def _stage(check: _Checker, node: Any, index: int) -> QuestionStage:
     if on_retry_limit not in ON_RETRY_LIMIT:
         choices = ", ".join(ON_RETRY_LIMIT)
         raise check.error(f"on_retry_limit must be one of {choices} (got {on_retry_limit!r})", node, "on_retry_limit")
+    on_refusal = node.get("on_refusal", "skip")
+    if on_refusal not in ON_REFUSAL:
+        raise check.error(f"on_refusal must be one of {', '.join(ON_REFUSAL)} (got {on_refusal!r})", node, "on_refusal")
     return QuestionStage(
         id=stage_id,
         slot=check.identifier(node, "slot", "slot") if "slot" in node else stage_id,
@@ -219,6 +223,7 @@ def _stage(check: _Checker, node: Any, index: int) -> QuestionStage:
         voice=_voice(check, node),
         defer_to_whatsapp=_defer_to_whatsapp(check, node, kind),
         on_retry_limit=on_retry_limit,
+        on_refusal=on_refusal,
         options=_options(check, node) if kind == "choice" else (),
         min_length=check.integer(node, "min_length", DEFAULT_MIN_LENGTH, 1),
         currencies=_currencies(check, node) if kind == "money" else {},

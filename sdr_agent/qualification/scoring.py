@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .flow_model import Flow, QuestionStage
+from .refusals import NOT_GIVEN, UNPARSED
 
 LOW_SCORE = "low_score"
+UNCLEAR_ANSWERS = "unclear_answers"
+HANDOFF = "handoff"
 
 
 @dataclass(frozen=True)
@@ -60,4 +63,30 @@ def outcome(flow: Flow, slots: Mapping[str, Any], total: int) -> Outcome:
             return Outcome("disqualified", rule.reason)
     if total >= flow.qualify_at:
         return Outcome("qualified", None)
+    if total + _unread_points(flow, slots) >= flow.qualify_at:
+        # Short of the threshold only because an answer could not be read: a person decides, not the bot.
+        return Outcome(HANDOFF, UNCLEAR_ANSWERS)
     return Outcome("disqualified", LOW_SCORE)
+
+
+def _unread_points(flow: Flow, slots: Mapping[str, Any]) -> int:
+    """The most the answers that could not be read, or are not known yet, might have scored."""
+    total = 0
+    for stage in flow.stages:
+        if not _unknown(slots.get(stage.slot)):
+            continue
+        points = [option.score for option in stage.options] + [rule.points for rule in stage.score_rules]
+        total += max(points, default=0)
+    return total
+
+
+def _unknown(value: Any) -> bool:
+    """An answer that says nothing either way: unreadable, or "não sei" about an amount or a date."""
+    if not isinstance(value, Mapping):
+        return False
+    return value.get(NOT_GIVEN) == UNPARSED or bool(value.get("unknown")) or value.get("label") == "unknown"
+
+
+def not_given_reason(value: Any) -> str | None:
+    """Why a slot holds no answer ("declined", "unparsed"), or None for an answer."""
+    return str(value[NOT_GIVEN]) if isinstance(value, Mapping) and NOT_GIVEN in value else None

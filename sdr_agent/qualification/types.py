@@ -28,6 +28,10 @@ class EventKind(str, Enum):
     HELP_SHOWN = "help_shown"
     CONFIRMATION_REQUESTED = "confirmation_requested"  # data: {"stage": str}; the answer waits for a yes
     DEFERRED_TO_WHATSAPP = "deferred_to_whatsapp"  # data: {"slot": str}; a call leaves it to be written
+    QUESTION_ASKED = "question_asked"  # data: {"stage", "answered": bool[, "topic": entry id]}; never the text
+    CALLBACK_REQUESTED = "callback_requested"  # data: {"stage": str, "has_time": bool}
+    SLOT_CORRECTED = "slot_corrected"  # data: {"slot": str, "stage": str}; an earlier answer replaced
+    SLOT_DECLINED = "slot_declined"  # data: {"slot": str, "reason": "declined" | "unparsed"}; stored as not given
     SILENCE_LIMIT = "silence_limit"  # data: {"silent_turns": int}; reported by the service when a call gives up
 
 
@@ -69,6 +73,8 @@ class LeadState:
     pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"}: an answer awaiting confirmation
     deferred: tuple[str, ...] = ()  # slots a call left to be collected in writing
     booking: Mapping[str, Any] | None = None  # kept for the booking conversation after "qualified"; never read here
+    open_questions: tuple[str, ...] = ()  # questions the knowledge could not answer, for the specialist
+    callback: Mapping[str, Any] | None = None  # {"when": str | None, "at": ISO-8601}: the lead asked to be called
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -85,6 +91,8 @@ class LeadState:
             "pending": None if self.pending is None else dict(self.pending),
             "deferred": list(self.deferred),
             "booking": None if self.booking is None else dict(self.booking),
+            "open_questions": list(self.open_questions),
+            "callback": None if self.callback is None else dict(self.callback),
         }
 
     @classmethod
@@ -105,11 +113,22 @@ class LeadState:
             pending=dict(pending) if isinstance(pending, Mapping) else None,
             deferred=tuple(data.get("deferred") or ()),
             booking=dict(booking) if isinstance(booking := data.get("booking"), Mapping) else None,
+            open_questions=tuple(data.get("open_questions") or ()),
+            callback=dict(callback) if isinstance(callback := data.get("callback"), Mapping) else None,
         )
 
     def evolve(self, **changes: Any) -> "LeadState":
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """A question the lead asked this turn, for the team's records; never part of an event."""
+
+    text: str
+    stage: str
+    topic: str | None  # the knowledge entry that answered it; None when it was noted for the specialist
 
 
 @dataclass(frozen=True)
@@ -119,3 +138,4 @@ class StepResult:
     state: LeadState
     replies: tuple[str, ...]
     events: tuple[Event, ...]
+    questions: tuple[AskedQuestion, ...] = ()

@@ -13,6 +13,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from ..telemetry import job_scope
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "sdr"
@@ -106,6 +108,7 @@ class InlineDispatcher:
     @staticmethod
     def _safely(work: Callable[[], object]) -> None:
         try:
-            work()
+            with job_scope():  # this thread runs every job: none may inherit another's breadcrumbs
+                work()
         except Exception:  # one failed job must not stop the thread
             log.exception("background job failed")

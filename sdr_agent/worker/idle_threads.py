@@ -46,7 +46,9 @@ def _reset(services: OutboundServices, gate: LeadGate, lead_id: int, lead_key: s
             thread.end_reason = RESET_IDLE
         lead.current_thread_id = None  # the service opens a new thread, marked as a return, on the next message
         stage = lead.stage
+        channel = thread.channel if thread is not None else None
         age_s = max((now - thread.started_at).total_seconds(), 0.0) if thread is not None else 0.0
-    telemetry.thread_reset(RESET_IDLE, age_s, stage)  # after the commit: a rolled-back reset is never reported
+    # After the commit: a rolled-back reset is never reported.
+    telemetry.thread_reset(RESET_IDLE, age_s, stage, lead_id=lead_key, channel=channel)
     log.info("thread reset", extra={"reason": RESET_IDLE})
     return True

@@ -10,11 +10,14 @@ from ..leadgate import LeadGate
 from ..models import OutboxItem
 from ..outbound.delivery import OutboundServices, deliver
 from ..outbound.outbox import FAILED, PENDING, SENDING, WHATSAPP
+from ..telemetry import job_scope, monitor_job
 from .follow_ups import queue_follow_ups
 from .idle_threads import reset_idle_threads
 
 log = logging.getLogger(__name__)
 
+SWEEP_MONITOR = "sdr-sweep"
+EVERY_MINUTE = "* * * * *"
 STALE_AFTER = timedelta(minutes=10)  # far longer than any send takes, with every retry inside it
 BATCH = 200
 
@@ -25,6 +28,14 @@ class Sweeper:
     def __init__(self, services: OutboundServices, gate: LeadGate) -> None:
         self.services = services
         self.gate = gate
+
+    def run_monitored(self) -> dict[str, int]:
+        """`run` in a clean scope, between check-ins of the `sdr-sweep` cron monitor (RQ worker or in-process)."""
+        interval = self.services.settings.sweep_interval_seconds or 60
+        # A missed check-in means nobody is sweeping: reminders and retries are not going out.
+        with job_scope(), monitor_job(SWEEP_MONITOR, schedule=EVERY_MINUTE if interval == 60 else None,
+                                      checkin_margin_min=max(int(interval // 60), 1) + 1):
+            return self.run()
 
     def run(self) -> dict[str, int]:
         """Recover interrupted sends, end idle threads, queue nudges, then deliver everything due; returns counts."""

@@ -103,16 +103,16 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
     ]),
     "retry limit skips the e-mail and still scores": ("pt-BR", PT_TO_EMAIL + [
         ("não tenho", "email", "Esse e-mail não parece válido"),
-        ("prefiro não dizer", "qualified", "Sem problemas, vamos seguir em frente."),
+        ("thx!", "qualified", "Sem problemas, vamos seguir em frente."),
     ]),
     "retry limit skips the name": ("pt-BR", PT_TO_NAME + [
         ("???!!!", "name", "Não consegui entender o seu nome"),
-        ("123", "company", "Sem problemas, vamos seguir em frente.\nPrazer! Em qual empresa", {"name": {"raw": "123", "unverified": True}}),
+        ("123", "company", "Sem problemas, vamos seguir em frente.\nPrazer! Em qual empresa", {"name": {"not_given": "unparsed"}}),
     ]),
     "retry limit at consent hands off": ("pt-BR", [
         ("Oi", "consent", "(sim/não)"),
-        ("quanto custa?", "consent", "Responda *sim* ou *não*"),
-        ("mas quanto custa o plano básico", "handoff", "Uma pessoa do nosso time vai responder por aqui em breve."),
+        ("depende do que for", "consent", "Responda *sim* ou *não*"),
+        ("acho que mais pra frente", "handoff", "Uma pessoa do nosso time vai responder por aqui em breve."),
         ("alô?", "handoff", None),
     ]),
     "multi-slot message skips answered questions": ("pt-BR", [
@@ -270,18 +270,18 @@ def test_retry_counter_and_reset_on_stage_change(lead: Callable[..., Lead]) -> N
     assert ana.state.retries == 0
 
 
-def test_retry_limit_skip_stores_the_raw_answer_unverified(lead: Callable[..., Lead]) -> None:
+def test_retry_limit_skip_stores_not_given_never_the_text(lead: Callable[..., Lead]) -> None:
     ana = lead()
     run_script(ana, CONVERSATIONS["retry limit skips the e-mail and still scores"][1])
-    assert ana.state.slots["email"] == {"raw": "prefiro não dizer", "unverified": True}
+    assert ana.state.slots["email"] == {"not_given": "unparsed"}
     assert ana.state.score == 10 + 30 + 15
 
 
 def test_retry_limit_handoff_reason(lead: Callable[..., Lead]) -> None:
     ana = lead()
     ana.says("Oi")
-    ana.says("quanto custa?")
-    result = ana.says("mas quanto custa o plano básico")
+    ana.says("depende do que for")
+    result = ana.says("acho que mais pra frente")
     handoff = [event for event in result.events if event.kind is EventKind.HANDOFF_REQUESTED]
     assert [dict(event.data) for event in handoff] == [{"reason": "retry_limit"}]
     assert ana.state.handed_off is True

@@ -60,7 +60,8 @@ def allowed_event_strings(flow: Flow) -> set[str]:
     return (
         {STAGE_NEW, *TERMINAL_STAGES, *flow.stage_ids, *flow.languages, *(stage.slot for stage in flow.stages)}
         | {rule.reason for rule in flow.disqualify}
-        | {"user_requested", "retry_limit", "low_score"}
+        | {"user_requested", "retry_limit", "low_score", "unclear_answers", "declined", "unparsed"}
+        | {entry.id for entry in (flow.knowledge.entries if flow.knowledge else ())}
     )
 
 

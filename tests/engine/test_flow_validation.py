@@ -305,6 +305,6 @@ def test_minimal_flow_hands_off_at_retry_limit(tmp_path: Path) -> None:
     path.write_text(MINIMAL_FLOW, encoding="utf-8")
     flow = load_flow(path)
     state = step(flow, LeadState(language="en"), Turn(text="hello", now=NOW)).state
-    state = step(flow, state, Turn(text="nope", now=NOW)).state
+    state = step(flow, state, Turn(text="my email", now=NOW)).state
     result = step(flow, state, Turn(text="still no", now=NOW))
     assert (result.state.stage, result.state.handed_off, result.replies) == ("handoff", True, ("handoff text",))

@@ -48,7 +48,7 @@ CALLS: dict[str, tuple[str, Script]] = {
     "happy path pt-BR to the e-mail deferral": ("pt-BR", PT_TO_EMAIL),
     "happy path en to the e-mail deferral": ("en", EN_TO_EMAIL),
     "consent retry is spoken": ("pt-BR", [
-        ("quanto custa?", "consent", "Desculpe, não entendi. Posso fazer algumas perguntas rápidas? Diga sim ou não."),
+        ("hã, depende", "consent", "Desculpe, não entendi. Posso fazer algumas perguntas rápidas? Diga sim ou não."),
     ]),
     "chat markdown never reaches the call": ("pt-BR", PT_TO_COMPANY + [
         ("Acme", "role", "Opção 1"),
@@ -332,7 +332,8 @@ def test_state_stored_before_calls_still_loads(lead: Callable[..., Lead]) -> Non
            "stage_entered_at": "2026-03-02T13:00:00+00:00"}
     state = LeadState.from_dict(old)
     assert (state.pending, state.deferred, state.stage, state.retries) == (None, (), "budget", 1)
-    assert state.to_dict() == {**old, "pending": None, "deferred": [], "booking": None}
+    assert state.to_dict() == {**old, "pending": None, "deferred": [], "booking": None, "open_questions": [],
+                               "callback": None}
 
 
 def test_state_with_call_fields_round_trips() -> None:

@@ -41,6 +41,29 @@ _MONTH_NAMES = {
     for name in names
 }
 _IN_MONTH = re.compile(rf"\b(?:em|ate|no inicio de|no fim de|in|by|until|early|late)\s+({'|'.join(_MONTH_NAMES)})\b")
+# A month named on its own ("julho", "fim de julho") answers the question, but inside a longer message
+# about something else it is not clear enough to fill the slot.
+_ANY_MONTH = re.compile(rf"\b({'|'.join(name for name in _MONTH_NAMES if name != 'may')})\b")  # "may be": a verb
+# Quarters: "Q3", "3º tri", "terceiro trimestre", "third quarter" -> the month the quarter starts.
+_ORDINALS = {"primeiro": 1, "segundo": 2, "terceiro": 3, "quarto": 4, "first": 1, "second": 2, "third": 3, "fourth": 4,
+             "1": 1, "2": 2, "3": 3, "4": 4}
+_QUARTER = re.compile(
+    r"\bq([1-4])\b|\b([1-4])\s*(?:o|º|°)?\s*(?:tri|trimestre)\b"
+    r"|\b(primeiro|segundo|terceiro|quarto)\s+trimestre\b|\b(first|second|third|fourth)\s+quarter\b"
+)
+# Seasons and dates people plan around, by the month they start in. Portuguese seasons are the
+# southern hemisphere's (Brazil), English ones the northern hemisphere's.
+_SEASONS = (
+    (re.compile(r"\bcarnaval\b|\bcarnival\b"), 3, "after carnival"),
+    (re.compile(r"\bverao\b"), 12, "summer"),
+    (re.compile(r"\boutono\b"), 3, "autumn"),
+    (re.compile(r"\binverno\b"), 6, "winter"),
+    (re.compile(r"\bprimavera\b"), 9, "spring"),
+    (re.compile(r"\bsummer\b"), 6, "summer"),
+    (re.compile(r"\b(?:fall|autumn)\b"), 9, "autumn"),
+    (re.compile(r"\bwinter\b"), 12, "winter"),
+    (re.compile(r"\bspring\b"), 3, "spring"),
+)
 
 
 # Turns "now" into (months from now, label); most phrases ignore "now".
@@ -111,6 +134,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], _Value, bool], ...] = tuple(
         ),
         (r"\b(?:ano que vem|proximo ano)\b|\bnext year\b", _fixed(12.0, "next year"), True),
         (r"^(?:agora|ja|hoje|pra ja|para ja|ja ja|now|today)$", _fixed(0.0, "immediately"), False),
+        (r"\b(?:amanha|depois de amanha|tomorrow|hoje|today)\b", _fixed(0.0, "immediately"), False),
     )
 )
 
@@ -145,10 +169,18 @@ def _parse(simple: str, now: datetime, clear_only: bool) -> ParseResult:
         months = count * _UNIT_MONTHS[unit]
         if months <= MAX_MONTHS:
             candidates.append((relative.start(), months, f"{count:g} {unit}{'' if count == 1 else 's'}"))
-    month_name = _IN_MONTH.search(simple)
+    month_name = _IN_MONTH.search(simple) or (None if clear_only else _ANY_MONTH.search(simple))
     if month_name:
         number, label = _MONTH_NAMES[month_name.group(1)]
         candidates.append((month_name.start(), _months_until_month(now, number), label))
+    quarter = _QUARTER.search(simple)
+    if quarter and (not clear_only or quarter.group(1)):
+        number = _ORDINALS[next(group for group in quarter.groups() if group)]
+        candidates.append((quarter.start(), _months_until_quarter(now, number), f"Q{number}"))
+    if not clear_only:
+        for pattern, month, label in _SEASONS:
+            if season := pattern.search(simple):
+                candidates.append((season.start(), _months_until_month(now, month), label))
     if not candidates:
         return REJECTED
     _, months, label = min(candidates, key=lambda candidate: candidate[0])
@@ -166,6 +198,14 @@ def _months_until_month(now: datetime, month: int) -> float:
         return 0.5
     year = now.year if month > now.month else now.year + 1
     return _months_between(now, datetime(year, month, 1, tzinfo=timezone.utc))
+
+
+def _months_until_quarter(now: datetime, quarter: int) -> float:
+    """Months from now to the start of the next such quarter; the current quarter counts as half a month away."""
+    first_month = 3 * (quarter - 1) + 1
+    if first_month <= now.month < first_month + 3:
+        return 0.5
+    return _months_until_month(now, first_month)
 
 
 def _months_between(start: datetime, end: datetime) -> float:

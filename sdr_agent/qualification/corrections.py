@@ -1,0 +1,45 @@
+"""Corrections of earlier answers ("na verdade meu orçamento é 20 mil", "actually I'm the CFO")."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from .flow_model import Flow, QuestionStage
+from .textnorm import simplify
+from .validators import SIDE_TYPES, find_answer
+from .validators.choice import parse as parse_choice
+
+_MARKER = re.compile(
+    r"\b(?:na verdade|corrigindo|correcao|errei|me enganei|quis dizer|digo|ops|opa|retificando|o certo e"
+    r"|actually|correction|i meant|sorry i meant|my bad|oops|wrong|to correct)\b"
+)
+
+
+def has_correction_marker(text: str) -> bool:
+    """Whether the lead says they are correcting something."""
+    return bool(_MARKER.search(simplify(text)))
+
+
+def find_corrections(
+    stages: Iterable[QuestionStage], slots: Mapping[str, Any], text: str, language: str, now: datetime
+) -> list[tuple[QuestionStage, Any]]:
+    """New values for already answered questions that `text` clearly restates, validated by their parsers."""
+    found = []
+    for stage in stages:
+        if stage.slot not in slots:
+            continue
+        if stage.type in SIDE_TYPES:
+            result = find_answer(stage, text, language, now)
+        elif stage.type == "choice":
+            result = parse_choice(text, language, stage.options)
+        else:
+            continue
+        if result.ok and result.value != slots[stage.slot]:
+            found.append((stage, result.value))
+    return found
+
+
+def corrects_an_answer(flow: Flow, slots: Mapping[str, Any], text: str, language: str, now: datetime) -> bool:
+    """Whether `text` corrects an earlier answer (the booking desk leaves those to the engine)."""
+    return has_correction_marker(text) and bool(find_corrections(flow.stages, slots, text, language, now))
