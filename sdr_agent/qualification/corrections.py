@@ -24,18 +24,18 @@ def has_correction_marker(text: str) -> bool:
 def find_corrections(
     stages: Iterable[QuestionStage], slots: Mapping[str, Any], text: str, language: str, now: datetime
 ) -> list[tuple[QuestionStage, Any]]:
-    """New values for already answered questions that `text` clearly restates, validated by their parsers."""
+    """Values for other questions that a message saying it corrects something clearly gives, validated by
+    their parsers: a new value for an answered one, or an answer given early ("actually I'm the CFO"
+    while the company is asked), which must not be read as the open question's answer."""
     found = []
     for stage in stages:
-        if stage.slot not in slots:
-            continue
         if stage.type in SIDE_TYPES:
             result = find_answer(stage, text, language, now)
         elif stage.type == "choice":
             result = parse_choice(text, language, stage.options)
         else:
             continue
-        if result.ok and result.value != slots[stage.slot]:
+        if result.ok and result.value != slots.get(stage.slot):
             found.append((stage, result.value))
     return found
 

@@ -196,6 +196,20 @@ CONVERSATIONS: dict[str, tuple[str, str, Script, dict[str, Any]]] = {
         ("actually I'm the CFO", "thanks for the correction", "budget"),
         ("$20k", "When are you hoping", "timeline"),
     ], {"role": "director"}),
+    "en role given out of order while the company is open": ("en", "whatsapp", EN_COMPANY + [
+        ("actually I'm the CFO", "Which company", "company"),
+        ("Globex", "What would you like to solve", "need"),
+    ], {"role": "director", "company": "Globex"}),
+    "pt cargo given out of order while the company is open": ("pt-BR", "whatsapp", PT_COMPANY + [
+        ("na verdade eu sou diretora comercial", "Em qual empresa", "company"),
+        ("Acme", "O que você gostaria de resolver", "need"),
+    ], {"role": "director", "company": "Acme"}),
+    "en name after an ok": ("en", "whatsapp", EN_START + [
+        ("ok, it's Mary", "Which company", "company"),
+    ], {"name": "Mary"}),
+    "pt name after a beleza": ("pt-BR", "whatsapp", PT_START + [
+        ("beleza, é Rui", "Em qual empresa", "company"),
+    ], {"name": "Rui"}),
     "en july": ("en", "whatsapp", EN_TIMELINE + [("july", "work e-mail", "email")],
                 {"timeline": lambda value: value["label"] == "july"}),
     "en end of year": ("en", "whatsapp", EN_TIMELINE + [("end of year", "work e-mail", "email")],

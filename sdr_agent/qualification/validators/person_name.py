@@ -13,7 +13,9 @@ MAX_WORD_CHARS = 30
 # messages with hundreds of markers linear.
 WINDOW_CHARS = 200
 
-_GREETING = r"(?:oi|ola|opa|hi|hello|hey|bom dia|boa tarde|boa noite|good morning|good afternoon|good evening)"
+# Greetings and acknowledgements a name may follow ("ok, it's Mary", "beleza, é Rui").
+_GREETING = (r"(?:oi|ola|opa|hi|hello|hey|bom dia|boa tarde|boa noite|good morning|good afternoon|good evening"
+             r"|ok|okay|sure|fine|alright|all right|yes|sim|claro|beleza|ta|certo|tudo bem|pois nao)")
 # Markers that only introduce a name: the name may be typed in lower case.
 _STRONG = (
     r"(?:meu nome (?:e|eh)|eu me chamo|me chamo|pode me chamar de|podem me chamar de|my name is|my name's|call me"
