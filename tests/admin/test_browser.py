@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from sdr_agent.simulator import WebhookClient
 from tests.conftest import base_config, close_app, flushed_redis, make_app, unavailable
 from tests.dbcheck import lead_by_phone
-from tests.https_proxy import https_proxy
+from tests.reverse_proxy import https_proxy
 
 from .conftest import ADMIN_PASSWORD
 

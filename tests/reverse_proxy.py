@@ -1,10 +1,14 @@
-"""An HTTPS-terminating reverse proxy on loopback, as Render's: TLS in front, plain HTTP behind,
-X-Forwarded-For/Proto/Host appended. A browser test talks to the app only through it."""
+"""A reverse proxy on loopback, as Render's: TLS in front (or plain HTTP), X-Forwarded-For/Proto/Host
+appended, requests spread over one or more instances behind it. A browser test talks to the app only
+through it; the scaling test sends Twilio's traffic through it to two instances on one database."""
 from __future__ import annotations
 
 import http.client
+import itertools
 import ssl
+import threading
 from http.server import BaseHTTPRequestHandler
+from typing import Sequence
 from urllib.parse import urlsplit
 
 import trustme
@@ -20,7 +24,14 @@ def https_proxy(backend_url: str) -> LoopbackServer:
     authority = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    backend = urlsplit(backend_url)
+    return reverse_proxy([backend_url], tls=context)
+
+
+def reverse_proxy(backend_urls: Sequence[str], tls: ssl.SSLContext | None = None) -> LoopbackServer:
+    """A proxy (not yet started) that sends each request to the next backend in turn."""
+    backends = [urlsplit(url) for url in backend_urls]
+    turns = itertools.cycle(range(len(backends)))
+    turn_lock = threading.Lock()
 
     class Forward(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -30,8 +41,10 @@ def https_proxy(backend_url: str) -> LoopbackServer:
             body = self.rfile.read(length) if length else None
             headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
             forwarded_for = ", ".join(filter(None, (self.headers.get("X-Forwarded-For"), self.client_address[0])))
-            headers.update({"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https",
+            headers.update({"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https" if tls else "http",
                             "X-Forwarded-Host": self.headers.get("Host", ""), "Connection": "close"})
+            with turn_lock:
+                backend = backends[next(turns)]
             upstream = http.client.HTTPConnection(backend.hostname, backend.port, timeout=30)
             try:
                 upstream.request(self.command, self.path, body=body, headers=headers)
@@ -50,6 +63,6 @@ def https_proxy(backend_url: str) -> LoopbackServer:
         do_GET = do_POST = do_HEAD = _forward
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-            """Quiet: the test reads what the browser shows, not an access log."""
+            """Quiet: the tests read what the clients see, not an access log."""
 
-    return LoopbackServer(Forward, "https-proxy", tls=context)
+    return LoopbackServer(Forward, "reverse-proxy", tls=tls)
