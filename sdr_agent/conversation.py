@@ -37,6 +37,7 @@ from .lead_state import seconds_in_stage, write_state
 from .qualification.matcher import normalised
 from .outbound.triggers import queue_for_events
 from .ratelimit import Verdict
+from .scheduling import detect_booking_intent
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .worker.dispatch import Dispatcher
@@ -337,7 +338,9 @@ class ConversationService:
         # Questions the knowledge answers and corrections of earlier answers are the engine's, even now.
         question = choosing and answerable_question(self.flow.knowledge, turn.text)
         correction = choosing and corrects_an_answer(self.flow, state.slots, turn.text, state.language, turn.now)
-        if choosing and detect_intent(turn.text) is None and not question and not correction:
+        # A booked lead's bare "cancelar" is about the meeting, not every message (booking intents).
+        meeting = choosing and state.stage == BOOKED and detect_booking_intent(turn.text, booked=True) is not None
+        if choosing and (meeting or detect_intent(turn.text) is None) and not question and not correction:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
@@ -350,7 +353,8 @@ class ConversationService:
         if self.booking is not None and state.stage == BOOKED and kinds & {EventKind.OPTED_OUT, EventKind.RESET_REQUESTED,
                                                                             EventKind.HANDOFF_REQUESTED}:
             # Whoever stops, starts over or asks for a person no longer holds the slot.
-            notes.outbox_ids.extend(self.booking.cancel_active(session, lead.id, turn.now))
+            result, outbox_ids = self.booking.release(session, lead.id, result, turn.now)
+            notes.outbox_ids.extend(outbox_ids)
         return result
 
     def _state_of(self, lead: Lead, now: datetime, notes: TurnNotes) -> LeadState:

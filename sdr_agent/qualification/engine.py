@@ -11,6 +11,7 @@ from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
 from .language import detected_switch, requested_language
+from .optout import meant_the_meeting
 from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
@@ -40,6 +41,8 @@ def _handle(draft: Draft) -> None:
         # Silence until the lead opts back in: no reply and no event for anything else.
         if intent is Intent.OPT_IN:
             _opt_in(draft)
+        elif meant_the_meeting(draft.text):
+            _undo_opt_out(draft)
         return
     if state.stage == HANDOFF and intent not in (Intent.OPT_OUT, Intent.RESTART):
         return  # a person is talking to the lead now
@@ -282,6 +285,15 @@ def _opt_in(draft: Draft) -> None:
     draft.emit(EventKind.OPTED_IN)
     draft.say("opted_in")
     resume(draft)
+
+
+def _undo_opt_out(draft: Draft) -> None:
+    """The lead only meant to cancel the meeting: undo the opt-out and say where things stand."""
+    draft.state = draft.state.evolve(opted_out=False)
+    draft.emit(EventKind.OPTED_IN)
+    draft.say("opt_out_undone" if "opt_out_undone" in draft.flow.texts else "opted_in")
+    if draft.state.stage not in TERMINAL_STAGES:
+        resume(draft)
 
 
 def _opt_in_when_subscribed(draft: Draft) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from .optout import asks_to_stop
 from .textnorm import simplify
 
 
@@ -17,7 +18,8 @@ class Intent(str, Enum):
     HELP = "help"
 
 
-# Opt-out and opt-in must be the whole message: "pare de me ligar" is not the keyword STOP.
+# Keywords must be the whole message ("quero sair do Excel" is not SAIR); an opt-out in words
+# ("pare de me ligar", "please stop messaging me") is recognised by `optout.asks_to_stop`.
 _OPT_OUT = frozenset({"stop", "parar", "sair", "cancelar", "unsubscribe", "cancel", "stopall"})
 _OPT_IN = frozenset({"start", "voltar", "unstop"})
 _RESTART = re.compile(
@@ -55,7 +57,7 @@ def detect_intent(text: str) -> Intent | None:
     if stripped and set(stripped) <= {"?", "¿"}:
         return Intent.HELP
     simple = simplify(stripped)
-    if simple in _OPT_OUT:
+    if simple in _OPT_OUT or asks_to_stop(simple):
         return Intent.OPT_OUT
     if simple in _OPT_IN:
         return Intent.OPT_IN

@@ -11,7 +11,9 @@ LANGUAGES = ("pt-BR", "en")
 
 INTENTS = [
     ("STOP", Intent.OPT_OUT), ("parar", Intent.OPT_OUT), ("Sair.", Intent.OPT_OUT), ("CANCELAR!!", Intent.OPT_OUT),
-    ("unsubscribe", Intent.OPT_OUT), (" stop ", Intent.OPT_OUT),
+    ("unsubscribe", Intent.OPT_OUT), (" stop ", Intent.OPT_OUT), ("pare de me ligar", Intent.OPT_OUT),
+    ("please stop messaging me", Intent.OPT_OUT), ("não quero mais, para de me mandar mensagem", Intent.OPT_OUT),
+    ("unsubscribe me", Intent.OPT_OUT), ("não quero mais receber mensagens", Intent.OPT_OUT),
     ("START", Intent.OPT_IN), ("Voltar", Intent.OPT_IN), ("unstop", Intent.OPT_IN),
     ("recomeçar", Intent.RESTART), ("Reiniciar", Intent.RESTART), ("quero começar de novo", Intent.RESTART),
     ("RESTART", Intent.RESTART), ("start over please", Intent.RESTART), ("reset", Intent.RESTART),
@@ -23,7 +25,8 @@ INTENTS = [
     ("preciso de ajuda", Intent.HELP),
 ]
 NOT_INTENTS = [
-    "pare de me ligar", "stop it please, I am busy", "quero sair do Excel", "Human Resources", "recursos humanos",
+    "stop it please, I am busy", "quero sair do Excel", "Human Resources", "recursos humanos",
+    "queremos parar de enviar mensagens manualmente", "we need to stop sending messages by hand",
     "ajuda com vendas no CRM", "sou atendente", "reset de senha não funciona", "o que é isso?", "", "oi",
 ]
 
