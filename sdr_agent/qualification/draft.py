@@ -12,6 +12,7 @@ from .textnorm import clean
 from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 HANDOFF = "handoff"
+NEUTRAL_CLOSE = "closed_for_review"  # optional text: a low score without a disqualifying rule
 VOICE = "voice"
 
 
@@ -135,7 +136,10 @@ def advance(draft: Draft) -> None:
         draft.emit(EventKind.QUALIFIED, score=draft.state.score)
     else:
         draft.emit(EventKind.DISQUALIFIED, score=draft.state.score, reason=result.reason)
-    draft.say(result.stage)  # the closing texts are named after the outcome stages
+    # Short of the threshold is not ruled out: a neutral close (a specialist may still follow up),
+    # never the "not the best fit" text, which only a disqualifying rule earns.
+    neutral = result.reason == scoring.LOW_SCORE and NEUTRAL_CLOSE in draft.flow.texts
+    draft.say(NEUTRAL_CLOSE if neutral else result.stage)  # the closing texts are named after the outcome stages
 
 
 def resume(draft: Draft) -> None:

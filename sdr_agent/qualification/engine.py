@@ -5,12 +5,14 @@ from typing import Any, Mapping
 
 from . import scoring
 from .asides import take_asides
+from .budgets import meant_thousands
 from .corrections import find_corrections, has_correction_marker
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
 from .language import detected_switch, requested_language
+from .objections import objects_to_close
 from .optout import meant_the_meeting
 from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
@@ -20,6 +22,8 @@ from .validators.consent import parse as parse_yes_no
 OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
 
 DECLINED = "declined"
+CLOSED_STAGES = ("disqualified", DECLINED)  # closes a lead may question ("what do you mean, you can't help us?")
+CLOSE_OBJECTION = "close_objection"  # optional text; without it, the hand-off text
 
 
 def initial_state(language: str) -> LeadState:
@@ -52,6 +56,8 @@ def _handle(draft: Draft) -> None:
         _INTENT_HANDLERS[intent](draft)
     elif only_language_request:
         resume(draft)
+    elif state.stage in CLOSED_STAGES and objects_to_close(draft.text):
+        _answer_objection(draft)
     else:
         # A question or a callback request is answered first; what is left may still answer the open question.
         take_asides(draft, question)
@@ -114,6 +120,9 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
         return
     if draft.turn.confirm and parsed.ok and question.type != "consent":
         _ask_confirmation(draft, question, parsed.value)
+        return
+    if parsed.ok and question.type == "money" and (thousands := meant_thousands(parsed.value, draft.text)):
+        _ask_confirmation(draft, question, thousands)  # "uns 2 conto": R$ 2 mil, asked back, never stored as 2
         return
     # A message heard with low confidence is not trusted for anything beyond the question itself.
     volunteered = not draft.turn.confirm and _fill_volunteered(draft, current=question)
@@ -272,6 +281,14 @@ def _hand_off(draft: Draft, reason: str) -> None:
     draft.emit(EventKind.HANDOFF_REQUESTED, reason=reason)
     draft.move_to(HANDOFF)
     draft.say(HANDOFF)
+
+
+def _answer_objection(draft: Draft) -> None:
+    """A lead questioning the close gets a person, not the closing text again."""
+    draft.state = draft.state.evolve(handed_off=True)
+    draft.emit(EventKind.HANDOFF_REQUESTED, reason="asked_after_close")
+    draft.move_to(HANDOFF)
+    draft.say(CLOSE_OBJECTION if CLOSE_OBJECTION in draft.flow.texts else HANDOFF)
 
 
 def _opt_out(draft: Draft) -> None:

@@ -99,7 +99,7 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
         ("whenever", "timeline", "I didn't get the timing"),
         ("next quarter", "email", "work e-mail"),
         ("jane at home", "email", "That e-mail doesn't look right"),
-        ("jane@example.org", "disqualified", "We may not be the best fit for you right now"),
+        ("jane@example.org", "disqualified", "I'll pass everything on to our team"),  # low score, no rule: neutral
     ]),
     "retry limit skips the e-mail and still scores": ("pt-BR", PT_TO_EMAIL + [
         ("não tenho", "email", "Esse e-mail não parece válido"),
@@ -183,7 +183,7 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
         ("Curious about pricing", "budget", "budget"),
         ("don't know yet", "timeline", "When"),
         ("next year", "email", "e-mail"),
-        ("jane@umbrella.com", "disqualified", "We may not be the best fit"),
+        ("jane@umbrella.com", "disqualified", "a specialist will reach out here"),  # not "not the best fit"
     ]),
     "declined consent": ("pt-BR", [
         ("Boa tarde", "consent", "(sim/não)"),

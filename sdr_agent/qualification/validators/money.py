@@ -60,7 +60,10 @@ _ABOVE = re.compile(r"\b(?:mais de|acima de|pelo menos|no minimo|a partir de|mor
 _UNKNOWN = re.compile(
     r"\b(?:nao sei|nao sabemos|sei la|nao faco ideia|sem ideia|a definir|nao (?:esta |foi )?definid[oa]|definindo"
     r"|nao definimos|depende|ainda vamos ver|prefiro nao (?:dizer|informar)|not sure|don t know|dont know|no idea"
-    r"|tbd|to be defined|not defined|undecided|depends|rather not say|unsure|unknown)\b"
+    r"|tbd|to be defined|not defined|undecided|depends|rather not say|unsure|unknown"
+    # No budget *yet* is not a budget of zero: it is still to be decided.
+    r"|ainda nao (?:temos|tenho|ha|tem|definimos|sei|sabemos)|ainda sem|(?:sem|no) (?:orcamento|verba|budget) (?:ainda|yet)"
+    r"|(?:orcamento|verba|budget) (?:ainda nao|not yet)|not yet|none yet|nothing yet|nada ainda|por enquanto nao)\b"
 )
 _NOTHING = re.compile(
     r"\b(?:sem orcamento|sem verba|nao (?:temos|tenho|ha) (?:orcamento|verba)|nenhum|zero|nada|no budget|nothing|none)\b"
