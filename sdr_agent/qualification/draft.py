@@ -126,7 +126,7 @@ def advance(draft: Draft) -> None:
         return
     result = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
     if result.stage == HANDOFF:
-        draft.state = draft.state.evolve(handed_off=True)
+        draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
         draft.emit(EventKind.HANDOFF_REQUESTED, reason=result.reason)
         draft.move_to(HANDOFF)
         draft.say(HANDOFF)

@@ -18,6 +18,7 @@ from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
+from .waiting import WAITING_TEXT, ack_due
 
 OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
 
@@ -49,7 +50,8 @@ def _handle(draft: Draft) -> None:
             _undo_opt_out(draft)
         return
     if state.stage == HANDOFF and intent not in (Intent.OPT_OUT, Intent.RESTART):
-        return  # a person is talking to the lead now
+        _acknowledge_waiting(draft)  # a person will answer; the bot only says it is not ignoring the lead
+        return
     only_language_request = _update_language(draft)
     question = draft.question()
     if intent is not None:
@@ -276,8 +278,15 @@ def _is_hot(draft: Draft) -> bool:
     return threshold is not None and draft.state.score >= threshold and not draft.state.handed_off
 
 
+def _acknowledge_waiting(draft: Draft) -> None:
+    """A short "a person will reply here", at most once per interval, to a lead writing while handed off."""
+    if WAITING_TEXT in draft.flow.texts and draft.text and ack_due(draft.state.waiting_ack_at, draft.turn.now):
+        draft.state = draft.state.evolve(waiting_ack_at=draft.now_iso)
+        draft.say(WAITING_TEXT)
+
+
 def _hand_off(draft: Draft, reason: str) -> None:
-    draft.state = draft.state.evolve(handed_off=True)
+    draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
     draft.emit(EventKind.HANDOFF_REQUESTED, reason=reason)
     draft.move_to(HANDOFF)
     draft.say(HANDOFF)
@@ -285,7 +294,7 @@ def _hand_off(draft: Draft, reason: str) -> None:
 
 def _answer_objection(draft: Draft) -> None:
     """A lead questioning the close gets a person, not the closing text again."""
-    draft.state = draft.state.evolve(handed_off=True)
+    draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
     draft.emit(EventKind.HANDOFF_REQUESTED, reason="asked_after_close")
     draft.move_to(HANDOFF)
     draft.say(CLOSE_OBJECTION if CLOSE_OBJECTION in draft.flow.texts else HANDOFF)

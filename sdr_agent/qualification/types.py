@@ -75,6 +75,7 @@ class LeadState:
     booking: Mapping[str, Any] | None = None  # kept for the booking conversation after "qualified"; never read here
     open_questions: tuple[str, ...] = ()  # questions the knowledge could not answer, for the specialist
     callback: Mapping[str, Any] | None = None  # {"when": str | None, "at": ISO-8601}: the lead asked to be called
+    waiting_ack_at: str | None = None  # ISO-8601 UTC of the last "a person will reply" sent while handed off
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -93,6 +94,7 @@ class LeadState:
             "booking": None if self.booking is None else dict(self.booking),
             "open_questions": list(self.open_questions),
             "callback": None if self.callback is None else dict(self.callback),
+            "waiting_ack_at": self.waiting_ack_at,
         }
 
     @classmethod
@@ -115,6 +117,7 @@ class LeadState:
             booking=dict(booking) if isinstance(booking := data.get("booking"), Mapping) else None,
             open_questions=tuple(data.get("open_questions") or ()),
             callback=dict(callback) if isinstance(callback := data.get("callback"), Mapping) else None,
+            waiting_ack_at=data.get("waiting_ack_at"),
         )
 
     def evolve(self, **changes: Any) -> "LeadState":
