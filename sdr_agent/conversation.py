@@ -246,7 +246,7 @@ class ConversationService:
     def _answer(self, session: Session, lead: Lead, message: InboundMessage, render: Render, now: datetime,
                 notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
-        state = self._state_of(lead, now, notes)
+        state = self._country_language(self._state_of(lead, now, notes), message.phone)
         call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
         if call is None:
             thread_id, resumed = self._current_thread(session, lead, message.channel, now, notes)
@@ -305,12 +305,7 @@ class ConversationService:
     def _greet_caller(self, session: Session, lead: Lead, opening: InboundMessage, render: Render, now: datetime,
                       notes: TurnNotes) -> Reply:
         """Open the call's thread and say the opening: a greeting, a welcome back, or where things stand."""
-        state = self._state_of(lead, now, notes)
-        if state.stage == STAGE_NEW:
-            # Nothing said yet: the caller's country is the best guess at their language.
-            guessed = language_for_number(opening.phone)
-            if guessed in self.flow.languages:
-                state = state.evolve(language=guessed)
+        state = self._country_language(self._state_of(lead, now, notes), opening.phone)
         thread_id = self._start_call(session, lead, opening.call_sid or opening.sid, now).thread_id
         with notes.trace.span("sdr.engine", "call opening"):
             result = call_opening(self.flow, state, now)
@@ -363,6 +358,13 @@ class ConversationService:
         notes.stage = state.stage
         notes.seconds_in_stage = seconds_in_stage(state, now)
         return state
+
+    def _country_language(self, state: LeadState, phone: str) -> LeadState:
+        """A new lead starts in their number's language; what they write first may still change it."""
+        if state.stage != STAGE_NEW:
+            return state
+        guessed = language_for_number(phone)
+        return state.evolve(language=guessed) if guessed in self.flow.languages else state
 
     def _silence(self, call: Call, state: LeadState, now: datetime) -> StepResult:
         """A turn where the caller said nothing: ask again, or say goodbye after too many in a row."""

@@ -1,6 +1,7 @@
 """The qualification engine: one pure, deterministic step per inbound message."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from . import scoring
@@ -11,7 +12,7 @@ from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
-from .language import detected_switch, requested_language
+from .language import detected_switch, first_language, requested_language
 from .objections import objects_to_close
 from .optout import meant_the_meeting
 from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
@@ -23,6 +24,7 @@ from .waiting import WAITING_TEXT, ack_due
 OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
 
 DECLINED = "declined"
+PROPER_NAME_TYPES = ("person_name", "company", "email")  # answers whose words say nothing of the lead's language
 CLOSED_STAGES = ("disqualified", DECLINED)  # closes a lead may question ("what do you mean, you can't help us?")
 CLOSE_OBJECTION = "close_objection"  # optional text; without it, the hand-off text
 
@@ -102,11 +104,26 @@ def _update_language(draft: Draft) -> bool:
     """Switch language when the lead clearly writes in, or asks for, another; True if that was all they said."""
     languages = draft.flow.languages
     requested = requested_language(draft.text, languages)
-    target = requested or detected_switch(draft.text, draft.state.language, languages)
+    target = requested or _written_in(draft, languages)
     if target is not None and target != draft.state.language:
         draft.emit(EventKind.LANGUAGE_CHANGED, **{"from": draft.state.language, "to": target})
         draft.state = draft.state.evolve(language=target)
     return requested is not None
+
+
+def _written_in(draft: Draft, languages: tuple[str, ...]) -> str | None:
+    """The language the message is evidence of: any at the first message, free text only later."""
+    if draft.state.stage == STAGE_NEW:
+        return first_language(draft.text, languages)
+    question = draft.question()
+    text = draft.text
+    if question is not None and question.type in PROPER_NAME_TYPES:
+        # A name, company or e-mail is no evidence ("The Sales Company" from a Portuguese speaker):
+        # only the words around it count ("Sorry, I don't speak Portuguese. My name is Mark").
+        parsed = _parse(draft, question)
+        if parsed.ok and isinstance(parsed.value, str):
+            text = re.sub(re.escape(parsed.value), " ", text, flags=re.IGNORECASE)
+    return detected_switch(text, draft.state.language, languages)
 
 
 def _parse(draft: Draft, question: QuestionStage) -> ParseResult:

@@ -292,7 +292,7 @@ def _keywords(check: _Checker, option_node: LocatedDict, option_id: str) -> dict
 def _currencies(check: _Checker, node: LocatedDict) -> dict[str, str]:
     if "currency" not in node:
         return {language: default_currency(language) for language in check.languages}
-    currencies = check.mapping(node, "currency", "currency (language -> BRL/USD/EUR)")
+    currencies = check.mapping(node, "currency", "currency (language -> BRL/USD/EUR/GBP)")
     for language in check.languages:
         if currencies.get(language) not in CURRENCIES:
             raise check.error(f"currency for {language!r} must be one of {', '.join(CURRENCIES)}", currencies, language)

@@ -318,7 +318,7 @@ def test_handoff_from_any_stage(lead: Callable[..., Lead], flow: Flow, at_stage:
     # A person will answer now: the next message is told so once; then quiet, even for another
     # handoff request or help.
     waiting = ana.says("oi")
-    assert (waiting.replies, waiting.events) == ((flow.text("handoff_waiting", "pt-BR"),), ())
+    assert (waiting.replies, waiting.events) == ((flow.text("handoff_waiting", ana.state.language),), ())
     for text in ("ajuda", "falar com humano", ""):
         quiet = ana.says(text)
         assert (quiet.replies, quiet.events) == ((), ())
