@@ -12,6 +12,7 @@ from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
 from .intents import Intent, detect_intent
+from .introduction import role_and_need, understood
 from .language import detected_switch, first_language, requested_language
 from .objections import objects_to_close
 from .optout import meant_the_meeting
@@ -26,6 +27,7 @@ OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still c
 DECLINED = "declined"
 PROPER_NAME_TYPES = ("person_name", "company", "email")  # answers whose words say nothing of the lead's language
 CLOSED_STAGES = ("disqualified", DECLINED)  # closes a lead may question ("what do you mean, you can't help us?")
+UNDERSTOOD = "understood"  # optional text: the facts of a first message, said back before the next question
 CLOSE_OBJECTION = "close_objection"  # optional text; without it, the hand-off text
 
 
@@ -74,6 +76,7 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
     if state.stage == STAGE_NEW:
         if not draft.turn.confirm:
             _fill_volunteered(draft, current=None)
+            _fill_introduction(draft, state.slots)
         advance(draft)
     elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None)):
         _correct_after_outcome(draft, corrections)
@@ -144,7 +147,10 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
         _ask_confirmation(draft, question, thousands)  # "uns 2 conto": R$ 2 mil, asked back, never stored as 2
         return
     # A message heard with low confidence is not trusted for anything beyond the question itself.
+    before = draft.state.slots
     volunteered = not draft.turn.confirm and _fill_volunteered(draft, current=question)
+    if volunteered and question.type == "consent":
+        _fill_introduction(draft, before)
     if parsed.ok or (question.type == "consent" and volunteered):
         # Volunteering details at the consent question is as good as a yes.
         draft.fill(question, parsed.value if parsed.ok else True)
@@ -271,6 +277,16 @@ def _fill_volunteered(draft: Draft, current: QuestionStage | None) -> bool:
             draft.fill(stage, found.value)
             filled = True
     return filled
+
+
+def _fill_introduction(draft: Draft, before: Mapping[str, Any]) -> None:
+    """A lead who introduced themselves: fill the role and need they stated, and say back what was understood."""
+    if draft.state.slots != before:  # only alongside facts already read: "quero saber mais" alone is no need
+        for slot, value in role_and_need(draft.flow, draft.state.slots, draft.text, draft.state.language).items():
+            draft.fill(next(stage for stage in draft.flow.stages if stage.slot == slot), value)
+    facts = understood(draft.flow, before, draft.state.slots, draft.state.language)
+    if facts and UNDERSTOOD in draft.flow.texts:
+        draft.say(UNDERSTOOD, facts=facts)
 
 
 def _reject(draft: Draft, question: QuestionStage) -> None:

@@ -17,6 +17,7 @@ INTENTS = [
     ("START", Intent.OPT_IN), ("Voltar", Intent.OPT_IN), ("unstop", Intent.OPT_IN),
     ("recomeçar", Intent.RESTART), ("Reiniciar", Intent.RESTART), ("quero começar de novo", Intent.RESTART),
     ("RESTART", Intent.RESTART), ("start over please", Intent.RESTART), ("reset", Intent.RESTART),
+    ("pera, quero começar de novo", Intent.RESTART), ("wait, can we start over?", Intent.RESTART),
     ("quero falar com um humano", Intent.HUMAN), ("Falar com atendente", Intent.HUMAN), ("quero falar com alguém", Intent.HUMAN),
     ("posso falar com um vendedor?", Intent.HUMAN), ("humano", Intent.HUMAN), ("human please", Intent.HUMAN),
     ("I want to talk to a person", Intent.HUMAN), ("can I speak with someone?", Intent.HUMAN), ("representative", Intent.HUMAN),
@@ -26,7 +27,7 @@ INTENTS = [
 ]
 NOT_INTENTS = [
     "stop it please, I am busy", "quero sair do Excel", "Human Resources", "recursos humanos",
-    "queremos parar de enviar mensagens manualmente", "we need to stop sending messages by hand",
+    "queremos parar de enviar mensagens manualmente", "vou começar de novo o projeto amanhã", "we need to stop sending messages by hand",
     "ajuda com vendas no CRM", "sou atendente", "reset de senha não funciona", "o que é isso?", "", "oi",
 ]
 

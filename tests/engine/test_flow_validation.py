@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sdr_agent.qualification import Flow, FlowError, LeadState, Turn, default_flow_path, load_flow, speakable, step
-from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS, TEXT_PLACEHOLDERS
+from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS, OPTIONAL_TEXT_KEYS, TEXT_PLACEHOLDERS
 
 from .support import NOW
 
@@ -185,7 +185,8 @@ def test_every_text_renders_in_every_language(flow: Flow, language: str) -> None
 
 
 def test_engine_placeholders_are_used_where_they_are_allowed(flow: Flow) -> None:
-    assert set(TEXT_PLACEHOLDERS) <= set(GLOBAL_TEXT_KEYS)
+    assert set(TEXT_PLACEHOLDERS) <= set(GLOBAL_TEXT_KEYS) | set(OPTIONAL_TEXT_KEYS)
+    assert flow.text("understood", "en", {"facts": "Ana; Acme"}) == "Thanks! I've noted: Ana; Acme."
     assert flow.text("confirm", "en", {"heard": "Acme"}) == "I understood Acme — is that right?"
     assert flow.text("welcome_back_call", "pt-BR", {"name": "Ana", "topic": "o seu orçamento"}) == (
         "Que bom falar com você de novo, Ana! Estávamos falando sobre o seu orçamento."
