@@ -35,7 +35,9 @@ from .qualification import (
 from .qualification.intents import detect_intent
 from .lead_state import seconds_in_stage, write_state
 from .qualification.matcher import normalised
+from .outbound.delivery import last_whatsapp_inbound
 from .outbound.triggers import queue_for_events
+from .outbound.whatsapp_sender import in_window
 from .ratelimit import Verdict
 from .scheduling import detect_booking_intent
 from .telemetry import message_throttled, message_trace
@@ -268,6 +270,7 @@ class ConversationService:
                 button_payload=message.button_payload,
                 resumed=resumed,
                 confirm=self._heard_unsure(message),
+                whatsapp_reachable=call is None or self._whatsapp_reachable(session, lead, state, now),
             )
             with notes.trace.span("sdr.engine", "qualification step"):
                 result = self._step(session, lead, state, turn, notes)
@@ -308,7 +311,7 @@ class ConversationService:
         state = self._country_language(self._state_of(lead, now, notes), opening.phone)
         thread_id = self._start_call(session, lead, opening.call_sid or opening.sid, now).thread_id
         with notes.trace.span("sdr.engine", "call opening"):
-            result = call_opening(self.flow, state, now)
+            result = call_opening(self.flow, state, now, self._whatsapp_reachable(session, lead, state, now))
         notes.never_send_answers(result.state.slots)
         end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
         with notes.trace.span("sdr.render", "reply"):
@@ -358,6 +361,14 @@ class ConversationService:
         notes.stage = state.stage
         notes.seconds_in_stage = seconds_in_stage(state, now)
         return state
+
+    def _whatsapp_reachable(self, session: Session, lead: Lead, state: LeadState, now: datetime) -> bool:
+        """Whether the e-mail request a call promises can go out on WhatsApp: a template, or an open window."""
+        if ("email_request", state.language) in self.settings.whatsapp_templates:
+            return True
+        if all(not stage.defer_to_whatsapp or stage.slot in state.slots for stage in self.flow.stages):
+            return True  # nothing left to defer: no need to look
+        return in_window(last_whatsapp_inbound(session, lead.id), now)
 
     def _country_language(self, state: LeadState, phone: str) -> LeadState:
         """A new lead starts in their number's language; what they write first may still change it."""

@@ -9,9 +9,9 @@ from .types import STAGE_NEW, TERMINAL_STAGES, LeadState, StepResult, Turn
 from .waiting import WAITING_TEXT
 
 
-def call_opening(flow: Flow, state: LeadState, now: datetime) -> StepResult:
+def call_opening(flow: Flow, state: LeadState, now: datetime, whatsapp_reachable: bool = True) -> StepResult:
     """The greeting for a new lead, a welcome back with the open question, or where things stand."""
-    draft = Draft.begin(flow, state, Turn(text="", now=now, channel=VOICE))
+    draft = Draft.begin(flow, state, Turn(text="", now=now, channel=VOICE, whatsapp_reachable=whatsapp_reachable))
     question = draft.question()
     if draft.state.opted_out:
         draft.say("opted_out_call")

@@ -12,6 +12,7 @@ from .textnorm import clean
 from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 HANDOFF = "handoff"
+WRITE_TO_US = "email_write_on_whatsapp"  # optional text: a call that cannot promise a WhatsApp message
 NEUTRAL_CLOSE = "closed_for_review"  # optional text: a low score without a disqualifying rule
 VOICE = "voice"
 
@@ -97,7 +98,9 @@ class Draft:
         if stage.slot not in self.state.deferred:
             self.state = self.state.evolve(deferred=(*self.state.deferred, stage.slot))
         self.emit(EventKind.DEFERRED_TO_WHATSAPP, slot=stage.slot)
-        self.say("email_by_whatsapp")
+        # Promise a WhatsApp message only when one can be sent; otherwise ask the lead to write first.
+        unreachable = not self.turn.whatsapp_reachable and WRITE_TO_US in self.flow.texts
+        self.say(WRITE_TO_US if unreachable else "email_by_whatsapp")
 
     def move_to(self, stage_id: str) -> None:
         """Enter another stage, with a fresh retry count."""

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from . import scoring
 from .asides import take_asides
 from .budgets import meant_thousands
+from .confirmations import answer_after_no
 from .corrections import find_corrections, has_correction_marker
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
@@ -249,6 +250,9 @@ def _settle_confirmation(draft: Draft, question: QuestionStage, pending: Mapping
     if reply.ok and reply.value:
         draft.fill(question, pending["value"])
         advance(draft)
+    elif reply.ok and (corrected := answer_after_no(draft.text)) is not None and question.type != "consent":
+        # "não, é Rápido Sul": the no carries the right answer; read it, not the whole message.
+        _answer(draft, question, parse_answer(question, corrected, draft.state.language, draft.turn.now))
     elif reply.ok:
         draft.ask(question)
     else:

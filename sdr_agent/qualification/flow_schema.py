@@ -22,7 +22,7 @@ GLOBAL_TEXT_KEYS = (
 # Texts a flow may leave out: the engine falls back (or stays silent) without them.
 OPTIONAL_TEXT_KEYS = (
     "follow_up", "rate_limited", "understood", "handoff_waiting", "opt_out_undone", "closed_for_review",
-    "close_objection",
+    "close_objection", "email_write_on_whatsapp",
 )
 VOICE_KEY = "voice"  # a text's optional version written for calls
 # Placeholders the engine fills in some texts, besides slots.

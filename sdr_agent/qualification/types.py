@@ -55,6 +55,7 @@ class Turn:
     button_payload: str | None = None
     resumed: bool = False  # first message of a new thread after an idle gap
     confirm: bool = False  # heard with low confidence: confirm the answer before storing it
+    whatsapp_reachable: bool = True  # a WhatsApp message can reach the lead now (window open, or a template)
 
 
 @dataclass(frozen=True)
