@@ -7,6 +7,8 @@ from typing import Any, Mapping
 
 from . import scoring
 from .flow_model import Flow, QuestionStage
+from .fragments import joined
+from .intents import detect_intent
 from .speech import speakable
 from .textnorm import clean
 from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
@@ -30,14 +32,18 @@ class Draft:
     events: list[Event] = field(default_factory=list)
     aside: bool = False  # the lead asked something this turn: the open question is asked again, not rejected
     questions: list[AskedQuestion] = field(default_factory=list)
+    joined: bool = False  # the text is a held first half and this message, read as one answer
 
     @classmethod
     def begin(cls, flow: Flow, state: LeadState, turn: Turn) -> "Draft":
-        """A draft for `turn`; a pending confirmation only lasts one turn unless it is asked again."""
+        """A draft for `turn`; a pending confirmation only lasts one turn unless it is asked again, and a
+        held first half is read with this message (unless this one is a command such as STOP)."""
         if state.language not in flow.languages:
             state = state.evolve(language=flow.languages[0])
         text = clean(turn.text) or clean(turn.button_payload)
-        return cls(flow, state.evolve(pending=None), turn, text, pending=state.pending)
+        whole = joined(state.held, text, turn.now) if text and detect_intent(text) is None else None
+        return cls(flow, state.evolve(pending=None, held=None), turn, whole or text, pending=state.pending,
+                   joined=whole is not None)
 
     @property
     def voice(self) -> bool:

@@ -8,10 +8,11 @@ from . import scoring
 from .asides import take_asides
 from .budgets import meant_thousands
 from .confirmations import answer_after_no
-from .corrections import find_corrections, has_correction_marker
+from .corrections import find_corrections, has_correction_marker, late_facts
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
+from .fragments import is_incomplete
 from .intents import Intent, detect_intent
 from .introduction import role_and_need, understood
 from .language import detected_switch, first_language, requested_language
@@ -23,7 +24,8 @@ from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
 from .waiting import WAITING_TEXT, ack_due
 
-OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
+OUTCOME_STAGES = ("qualified", "disqualified")
+BOOKED = "booked"  # where a correction can still change the outcome
 
 DECLINED = "declined"
 PROPER_NAME_TYPES = ("person_name", "company", "email")  # answers whose words say nothing of the lead's language
@@ -79,8 +81,10 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
             _fill_volunteered(draft, current=None)
             _fill_introduction(draft, state.slots)
         advance(draft)
-    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None)):
+    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None) or _late_facts(draft)):
         _correct_after_outcome(draft, corrections)
+    elif state.stage == BOOKED and (facts := _late_facts(draft)):
+        _store_late_facts(draft, facts)  # the meeting stands; only the lead's details change
     elif state.stage in TERMINAL_STAGES:
         if not draft.aside:
             draft.say("done")
@@ -96,6 +100,9 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
         if draft.turn.has_media and not draft.aside:
             draft.say("media_only")
         draft.reask(question)
+    elif not draft.voice and not draft.joined and question.type != "consent" and is_incomplete(draft.text):
+        # "trabalho na": wait for the rest instead of storing half an answer (no reply, no retry).
+        draft.state = draft.state.evolve(held={"text": draft.text, "at": draft.now_iso})
     elif question.type != "consent" and is_refusal(draft.text):
         _decline(draft, question)
     elif corrections := _corrections(draft, question):
@@ -198,6 +205,22 @@ def _corrections(draft: Draft, question: QuestionStage | None) -> list[tuple[Que
         return []
     others = (stage for stage in draft.flow.stages if stage is not question)
     return find_corrections(others, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
+
+
+def _late_facts(draft: Draft) -> list[tuple[QuestionStage, Any]]:
+    """The real e-mail sent after the close: it updates the lead instead of being dropped."""
+    if draft.turn.confirm:
+        return []
+    return late_facts(draft.flow, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
+
+
+def _store_late_facts(draft: Draft, facts: list[tuple[QuestionStage, Any]]) -> None:
+    """Store facts sent after the outcome without deciding it again, and say so."""
+    for stage, value in facts:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    if draft.flow.knowledge is not None:
+        draft.reply(draft.flow.knowledge.reply("corrected", draft.state.language))
 
 
 def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[QuestionStage, Any]]) -> None:

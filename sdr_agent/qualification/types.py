@@ -77,6 +77,7 @@ class LeadState:
     open_questions: tuple[str, ...] = ()  # questions the knowledge could not answer, for the specialist
     callback: Mapping[str, Any] | None = None  # {"when": str | None, "at": ISO-8601}: the lead asked to be called
     waiting_ack_at: str | None = None  # ISO-8601 UTC of the last "a person will reply" sent while handed off
+    held: Mapping[str, str] | None = None  # {"text", "at"}: the first half of an answer cut in two
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -96,6 +97,7 @@ class LeadState:
             "open_questions": list(self.open_questions),
             "callback": None if self.callback is None else dict(self.callback),
             "waiting_ack_at": self.waiting_ack_at,
+            "held": None if self.held is None else dict(self.held),
         }
 
     @classmethod
@@ -119,6 +121,7 @@ class LeadState:
             open_questions=tuple(data.get("open_questions") or ()),
             callback=dict(callback) if isinstance(callback := data.get("callback"), Mapping) else None,
             waiting_ack_at=data.get("waiting_ack_at"),
+            held=dict(held) if isinstance(held := data.get("held"), Mapping) else None,
         )
 
     def evolve(self, **changes: Any) -> "LeadState":

@@ -339,7 +339,7 @@ def test_state_stored_before_calls_still_loads(lead: Callable[..., Lead]) -> Non
     state = LeadState.from_dict(old)
     assert (state.pending, state.deferred, state.stage, state.retries) == (None, (), "budget", 1)
     assert state.to_dict() == {**old, "pending": None, "deferred": [], "booking": None, "open_questions": [],
-                               "callback": None, "waiting_ack_at": None}
+                               "callback": None, "waiting_ack_at": None, "held": None}
 
 
 def test_state_with_call_fields_round_trips() -> None:
