@@ -103,6 +103,18 @@ def test_a_budget_in_short_thousands_is_asked_back(app: Flask, webhooks: Webhook
 
 
 @BOTH_DATABASES
+@pytest.mark.parametrize(("language", "short", "no", "amount"), [("pt-BR", "uns 2 conto", "não", 2.0),
+                                                                 ("en", "about 15", "no", 15.0)])
+def test_a_no_to_thousands_keeps_the_amount_as_written(app: Flask, webhooks: WebhookClient, language: str,
+                                                       short: str, no: str, amount: float) -> None:
+    phone = to_budget(webhooks, language)
+    webhooks.send_whatsapp(phone, short)
+    webhooks.send_whatsapp(phone, no)
+    lead = lead_by_phone(app, phone)
+    assert lead.stage == "timeline" and lead.budget_amount == amount  # asked once, never in a loop
+
+
+@BOTH_DATABASES
 @pytest.mark.parametrize(("language", "budget", "objection"), [
     ("pt-BR", "uns 500 reais", "Como assim, vocês não podem ajudar a gente?"),
     ("en", "$500", "What do you mean, you can't help us?"),

@@ -93,7 +93,7 @@ class BookingDesk:
         return self._cancel(session, booking, now) if booking is not None else []
 
     def release(self, session: Session, lead_id: int, result: StepResult, now: datetime) -> tuple[StepResult, list[int]]:
-        """Cancel the booking of a lead who stopped, restarted or asked for a person; one left `booked` is `qualified` again."""
+        """Cancel the booking of a lead who stopped, restarted or asked for a person; `booked` becomes `qualified`."""
         ids = self.cancel_active(session, lead_id, now)
         if result.state.stage != BOOKED:
             return result, ids

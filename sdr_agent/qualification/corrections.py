@@ -58,7 +58,7 @@ def late_facts(flow: Flow, slots: Mapping[str, Any], text: str, language: str,
 
 
 def corrects_an_answer(flow: Flow, slots: Mapping[str, Any], text: str, language: str, now: datetime) -> bool:
-    """Whether `text` corrects an earlier answer or brings a late e-mail (the booking desk leaves those to the engine)."""
+    """Whether `text` corrects an earlier answer or brings a late e-mail (the booking desk leaves both to the engine)."""
     if has_correction_marker(text) and find_corrections(flow.stages, slots, text, language, now):
         return True
     return bool(late_facts(flow, slots, text, language, now))

@@ -152,7 +152,7 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
         _ask_confirmation(draft, question, parsed.value)
         return
     if parsed.ok and question.type == "money" and (thousands := meant_thousands(parsed.value, draft.text)):
-        _ask_confirmation(draft, question, thousands)  # "uns 2 conto": R$ 2 mil, asked back, never stored as 2
+        _ask_confirmation(draft, question, thousands, literal=parsed.value)  # "uns 2 conto": R$ 2 mil?
         return
     # A message heard with low confidence is not trusted for anything beyond the question itself.
     before = draft.state.slots
@@ -248,10 +248,12 @@ def _correct_after_outcome(draft: Draft, corrections: list[tuple[QuestionStage, 
         advance(draft)  # no open question left: this emits the new outcome and its closing text
 
 
-def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:
-    """Keep the answer aside and ask the lead whether it was understood right."""
+def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any, literal: Any = None) -> None:
+    """Keep the answer aside and ask the lead whether it was understood right (`literal`: what a plain
+    "no" means instead, when the question was our reading of the answer rather than the answer)."""
     heard = display_value(question, value, draft.state.language)
-    draft.state = draft.state.evolve(pending={"stage": question.id, "value": value, "heard": heard})
+    pending = {"stage": question.id, "value": value, "heard": heard}
+    draft.state = draft.state.evolve(pending=pending if literal is None else {**pending, "literal": literal})
     draft.emit(EventKind.CONFIRMATION_REQUESTED, stage=question.id)
     draft.say("confirm", heard=heard)
 
@@ -276,6 +278,10 @@ def _settle_confirmation(draft: Draft, question: QuestionStage, pending: Mapping
     elif reply.ok and (corrected := answer_after_no(draft.text)) is not None and question.type != "consent":
         # "não, é Rápido Sul": the no carries the right answer; read it, not the whole message.
         _answer(draft, question, parse_answer(question, corrected, draft.state.language, draft.turn.now))
+    elif reply.ok and pending.get("literal") is not None:
+        # "R$ 2.000?" - "não": the lead meant the amount as written; asking again would loop.
+        draft.fill(question, pending["literal"])
+        advance(draft)
     elif reply.ok:
         draft.ask(question)
     else:

@@ -1,4 +1,4 @@
-"""A first message full of facts ("Sou a Ana, diretora de marketing da Acme, queremos …"): the role and need it states."""
+"""A first message full of facts ("Sou a Ana, diretora de marketing da Acme, queremos …"): its role and need."""
 from __future__ import annotations
 
 import re

@@ -71,7 +71,7 @@ class LeadState:
     opted_out: bool = False
     handed_off: bool = False
     stage_entered_at: str | None = None  # ISO-8601 UTC of the current stage's start
-    pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"}: an answer awaiting confirmation
+    pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"[, "literal"]}: awaiting a yes
     deferred: tuple[str, ...] = ()  # slots a call left to be collected in writing
     booking: Mapping[str, Any] | None = None  # kept for the booking conversation after "qualified"; never read here
     open_questions: tuple[str, ...] = ()  # questions the knowledge could not answer, for the specialist
