@@ -33,6 +33,7 @@ from .worker.dispatch import InlineDispatcher, RqDispatcher
 from .worker.sweep import Sweeper
 
 RETRY_AFTER_SECONDS = "5"
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
@@ -42,6 +43,9 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     settings = Settings.from_env(environ)
     _configure_logging()
     init_telemetry(settings, "web")
+    if not settings.handoff_webhook_url:
+        # A hand-off silences the bot; without the webhook only the dashboard's queue shows the lead.
+        log.warning("SDR_HANDOFF_WEBHOOK_URL is not set: hand-offs notify no one; see the queue on /admin")
 
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     instrument_app(app)

@@ -35,8 +35,11 @@ from .qualification import (
 from .qualification.intents import detect_intent
 from .lead_state import seconds_in_stage, write_state
 from .qualification.matcher import normalised
+from .outbound.delivery import last_whatsapp_inbound
 from .outbound.triggers import queue_for_events
+from .outbound.whatsapp_sender import in_window
 from .ratelimit import Verdict
+from .scheduling import detect_booking_intent
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .worker.dispatch import Dispatcher
@@ -245,7 +248,7 @@ class ConversationService:
     def _answer(self, session: Session, lead: Lead, message: InboundMessage, render: Render, now: datetime,
                 notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
-        state = self._state_of(lead, now, notes)
+        state = self._country_language(self._state_of(lead, now, notes), message.phone)
         call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
         if call is None:
             thread_id, resumed = self._current_thread(session, lead, message.channel, now, notes)
@@ -267,6 +270,7 @@ class ConversationService:
                 button_payload=message.button_payload,
                 resumed=resumed,
                 confirm=self._heard_unsure(message),
+                whatsapp_reachable=call is None or self._whatsapp_reachable(session, lead, state, now),
             )
             with notes.trace.span("sdr.engine", "qualification step"):
                 result = self._step(session, lead, state, turn, notes)
@@ -304,15 +308,10 @@ class ConversationService:
     def _greet_caller(self, session: Session, lead: Lead, opening: InboundMessage, render: Render, now: datetime,
                       notes: TurnNotes) -> Reply:
         """Open the call's thread and say the opening: a greeting, a welcome back, or where things stand."""
-        state = self._state_of(lead, now, notes)
-        if state.stage == STAGE_NEW:
-            # Nothing said yet: the caller's country is the best guess at their language.
-            guessed = language_for_number(opening.phone)
-            if guessed in self.flow.languages:
-                state = state.evolve(language=guessed)
+        state = self._country_language(self._state_of(lead, now, notes), opening.phone)
         thread_id = self._start_call(session, lead, opening.call_sid or opening.sid, now).thread_id
         with notes.trace.span("sdr.engine", "call opening"):
-            result = call_opening(self.flow, state, now)
+            result = call_opening(self.flow, state, now, self._whatsapp_reachable(session, lead, state, now))
         notes.never_send_answers(result.state.slots)
         end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
         with notes.trace.span("sdr.render", "reply"):
@@ -337,7 +336,9 @@ class ConversationService:
         # Questions the knowledge answers and corrections of earlier answers are the engine's, even now.
         question = choosing and answerable_question(self.flow.knowledge, turn.text)
         correction = choosing and corrects_an_answer(self.flow, state.slots, turn.text, state.language, turn.now)
-        if choosing and detect_intent(turn.text) is None and not question and not correction:
+        # A booked lead's bare "cancelar" is about the meeting, not every message (booking intents).
+        meeting = choosing and state.stage == BOOKED and detect_booking_intent(turn.text, booked=True) is not None
+        if choosing and (meeting or detect_intent(turn.text) is None) and not question and not correction:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
@@ -350,7 +351,8 @@ class ConversationService:
         if self.booking is not None and state.stage == BOOKED and kinds & {EventKind.OPTED_OUT, EventKind.RESET_REQUESTED,
                                                                             EventKind.HANDOFF_REQUESTED}:
             # Whoever stops, starts over or asks for a person no longer holds the slot.
-            notes.outbox_ids.extend(self.booking.cancel_active(session, lead.id, turn.now))
+            result, outbox_ids = self.booking.release(session, lead.id, result, turn.now)
+            notes.outbox_ids.extend(outbox_ids)
         return result
 
     def _state_of(self, lead: Lead, now: datetime, notes: TurnNotes) -> LeadState:
@@ -359,6 +361,21 @@ class ConversationService:
         notes.stage = state.stage
         notes.seconds_in_stage = seconds_in_stage(state, now)
         return state
+
+    def _whatsapp_reachable(self, session: Session, lead: Lead, state: LeadState, now: datetime) -> bool:
+        """Whether the e-mail request a call promises can go out on WhatsApp: a template, or an open window."""
+        if ("email_request", state.language) in self.settings.whatsapp_templates:
+            return True
+        if all(not stage.defer_to_whatsapp or stage.slot in state.slots for stage in self.flow.stages):
+            return True  # nothing left to defer: no need to look
+        return in_window(last_whatsapp_inbound(session, lead.id), now)
+
+    def _country_language(self, state: LeadState, phone: str) -> LeadState:
+        """A new lead starts in their number's language; what they write first may still change it."""
+        if state.stage != STAGE_NEW:
+            return state
+        guessed = language_for_number(phone)
+        return state.evolve(language=guessed) if guessed in self.flow.languages else state
 
     def _silence(self, call: Call, state: LeadState, now: datetime) -> StepResult:
         """A turn where the caller said nothing: ask again, or say goodbye after too many in a row."""

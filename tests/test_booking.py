@@ -78,7 +78,7 @@ def test_qualified_lead_is_offered_slots_and_books_one_by_number(booking_app: Fl
     [booking] = bookings(booking_app)
     assert booking.start_at == slots[1].start and booking.status == "booked"
     assert confirmation[0] == (f"Reunião marcada para {slots[1].label('pt-BR', with_zone=True)}! Vou te lembrar um pouco "
-                               "antes. Para remarcar, escreva *remarcar*; para cancelar, escreva *cancelar*.")
+                               "antes. Para remarcar, escreva *remarcar*; para cancelar a reunião, escreva *cancelar reunião*.")
     assert confirmation[1] == f"Adicione à sua agenda: https://sdr.example.com/bookings/{booking.token}.ics"
     assert lead(booking_app).stage == "booked"
     with booking_app.app_context():

@@ -65,8 +65,9 @@ def test_asking_for_a_person_posts_a_signed_handoff_with_the_lead_summary(app: F
     assert payload["transcript_url"] == f"https://sdr.example.com/admin/leads/{lead['id']}"
     assert request.headers["X-SDR-Idempotency-Key"].startswith("handoff:")
     assert [item.status for item in outbox(app)] == ["sent"]
-    # Handed off: the bot stops asking questions.
-    assert webhooks.send_whatsapp(PHONE, "oi?") == []
+    # Handed off: the bot stops asking questions, and only says a person will answer.
+    assert webhooks.send_whatsapp(PHONE, "oi?") == [app.extensions["sdr_flow"].text("handoff_waiting", "pt-BR")]
+    assert webhooks.send_whatsapp(PHONE, "oi??") == []
 
 
 def test_a_slack_webhook_gets_slack_text(app_config: dict[str, str], receiver: HttpRecorder, database_url: str) -> None:

@@ -103,7 +103,8 @@ def test_whole_call_in_portuguese(app: Flask, webhooks: WebhookClient, flow: Flo
 
     call.say("em dois meses")
     assert_hung_up(call.last_twiml, "pt-BR", "Polly.Camila", [
-        "Para não errar seu e-mail, vou te mandar uma mensagem no WhatsApp para você digitar. Obrigado pela ligação!",
+        # No approved template and no open WhatsApp window: nothing is promised, the lead is asked to write.
+        "Para não errar seu e-mail, mande ele por WhatsApp para este mesmo número quando puder. Obrigado pela ligação!",
     ])
     call.hang_up("completed")
 
@@ -150,7 +151,8 @@ def test_whole_call_in_english_then_the_email_on_whatsapp(app: Flask, webhooks: 
         assert gather_action(call.last_twiml) == f"/twilio/voice/gather?turn={turn + 1}"
     call.say("in two months")
     assert_hung_up(call.last_twiml, "en-US", "Polly.Joanna", [
-        "So I don't get your e-mail wrong, I'll send you a WhatsApp message so you can type it. Thanks for the call!",
+        "So I don't get your e-mail wrong, please send it to us on WhatsApp at this same number whenever you can. "
+        "Thanks for the call!",
     ])
     call.hang_up()
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..leadgate import LeadGate
 from ..models import Booking, Call, ConversationThread, Lead, LeadQuestion, Message, OutboxItem, StageEvent, utcnow
 from ..qualification import STAGE_NEW, LeadState
+from ..qualification.waiting import OPERATOR
 from ..lead_state import seconds_in_stage, write_state
 
 HANDOFF = "handoff"
@@ -46,7 +47,8 @@ class LeadActions:
             if lead.stage == HANDOFF:
                 return False
             state = self._state(lead)
-            self._move(session, lead, state.evolve(handed_off=True), HANDOFF)
+            # An operator talking to the lead: the bot does not say "someone will reply" over them.
+            self._move(session, lead, state.evolve(handed_off=True, waiting_ack_at=OPERATOR), HANDOFF)
             return True
 
     def release(self, lead_id: int) -> bool:

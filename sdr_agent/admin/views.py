@@ -17,6 +17,7 @@ from .chart import funnel_chart
 from .export import csv_lines
 from .filters import CHANNELS, OUTCOMES, BadFilter, LeadFilters, Period, outcome_of, whole_number
 from .funnel import daily_outcomes, funnel, funnel_steps
+from .handoffs import handoff_queue
 from .leads import export_header, export_rows, lead_detail, lead_page
 from .questions import unanswered_questions
 from .security import log_out, no_store, require_operator
@@ -90,9 +91,11 @@ def overview() -> ResponseReturnValue:
         funnel_rows = funnel(session, steps, period, channel)
         daily = daily_outcomes(session, period, channel)
         questions = unanswered_questions(session, period, channel)
+        queue = handoff_queue(session)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
         funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions,
+        queue=queue, handoff_webhook=bool(current_app.extensions["sdr_settings"].handoff_webhook_url),
     )
 
 

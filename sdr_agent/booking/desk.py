@@ -52,7 +52,7 @@ class BookingDesk:
         """The answer to a qualified or booked lead's message, and the outbox items it queued."""
         language = state.language
         booking = self._active(session, lead_id)
-        intent = detect_booking_intent(text)
+        intent = detect_booking_intent(text, booked=booking is not None)
         if booking is not None:
             if intent is None:
                 when = self._when(booking, language)
@@ -91,6 +91,15 @@ class BookingDesk:
         """Cancel the lead's booking, if any (the lead opted out or restarted)."""
         booking = self._active(session, lead_id)
         return self._cancel(session, booking, now) if booking is not None else []
+
+    def release(self, session: Session, lead_id: int, result: StepResult, now: datetime) -> tuple[StepResult, list[int]]:
+        """Cancel the booking of a lead who stopped, restarted or asked for a person; `booked` becomes `qualified`."""
+        ids = self.cancel_active(session, lead_id, now)
+        if result.state.stage != BOOKED:
+            return result, ids
+        # An opt-out keeps the stage: without this the lead would stay `booked` for a meeting that is gone.
+        state = result.state.evolve(stage=QUALIFIED, stage_entered_at=now.isoformat(), booking={})
+        return replace(result, state=state, events=(*result.events, _stage(BOOKED, QUALIFIED))), ids
 
     def _book(self, session: Session, lead_id: int, slot: Slot, state: LeadState,
               now: datetime) -> tuple[StepResult, list[int]] | None:

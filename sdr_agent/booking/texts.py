@@ -5,9 +5,9 @@ from ..qualification.language import primary
 
 _TEXTS = {
     "pt": {
-        "booked": "Reunião marcada para {when}! Vou te lembrar um pouco antes. Para remarcar, escreva *remarcar*; para cancelar, escreva *cancelar*.",
+        "booked": "Reunião marcada para {when}! Vou te lembrar um pouco antes. Para remarcar, escreva *remarcar*; para cancelar a reunião, escreva *cancelar reunião*.",
         "calendar": "Adicione à sua agenda: {url}",
-        "already_booked": "Sua reunião está marcada para {when}. Para remarcar, escreva *remarcar*; para cancelar, escreva *cancelar*.",
+        "already_booked": "Sua reunião está marcada para {when}. Para remarcar, escreva *remarcar*; para cancelar a reunião, escreva *cancelar reunião*.",
         "taken": "Esse horário acabou de ser reservado.",
         "not_free": "Esse horário não está disponível.",
         "not_understood": "Não entendi qual horário você prefere.",
@@ -17,9 +17,9 @@ _TEXTS = {
         "reminder": "Lembrete: nossa reunião é {when}. Até já!",
     },
     "en": {
-        "booked": "Your meeting is booked for {when}! I'll remind you shortly before. To reschedule, type *reschedule*; to cancel, type *cancel*.",
+        "booked": "Your meeting is booked for {when}! I'll remind you shortly before. To reschedule, type *reschedule*; to cancel the meeting, type *cancel meeting*.",
         "calendar": "Add it to your calendar: {url}",
-        "already_booked": "Your meeting is booked for {when}. To reschedule, type *reschedule*; to cancel, type *cancel*.",
+        "already_booked": "Your meeting is booked for {when}. To reschedule, type *reschedule*; to cancel the meeting, type *cancel meeting*.",
         "taken": "That time was just booked by someone else.",
         "not_free": "That time isn't available.",
         "not_understood": "I didn't get which time you prefer.",

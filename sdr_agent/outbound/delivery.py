@@ -82,7 +82,7 @@ def deliver(services: OutboundServices, item_id: int) -> str:
         item = session.get(OutboxItem, item_id)
         assert item is not None
         lead = session.get(Lead, item.lead_id) if item.lead_id is not None else None
-        last_inbound = _last_whatsapp_inbound(session, lead.id) if lead is not None and item.kind == WHATSAPP else None
+        last_inbound = last_whatsapp_inbound(session, lead.id) if lead is not None and item.kind == WHATSAPP else None
         booking = session.get(Booking, item.payload["booking_id"]) if item.payload.get("booking_id") else None
     with message_trace(item.kind, f"outbox.{item.kind}", op=OUTBOUND_OP) as trace:
         if lead is not None:
@@ -201,7 +201,8 @@ def _store_sent(services: OutboundServices, lead: Lead, parts: list[str | None],
                                 created_at=now))
 
 
-def _last_whatsapp_inbound(session: Session, lead_id: int) -> datetime | None:
+def last_whatsapp_inbound(session: Session, lead_id: int) -> datetime | None:
+    """When the lead last wrote on WhatsApp (the 24-hour window's start), or None."""
     return session.scalar(
         select(func.max(Message.created_at))
         .where(Message.lead_id == lead_id, Message.channel == WHATSAPP, Message.direction == "inbound")

@@ -40,6 +40,25 @@ def find_corrections(
     return found
 
 
+# Answers no other message is mistaken for: after the outcome they update the lead without a marker.
+UNMISTAKABLE_TYPES = frozenset({"email"})
+
+
+def late_facts(flow: Flow, slots: Mapping[str, Any], text: str, language: str,
+               now: datetime) -> list[tuple[QuestionStage, Any]]:
+    """An e-mail sent after the close ("ah, o certo é ana@acme.com"), new to the lead."""
+    found = []
+    for stage in flow.stages:
+        if stage.type not in UNMISTAKABLE_TYPES:
+            continue
+        result = find_answer(stage, text, language, now)
+        if result.ok and result.value != slots.get(stage.slot):
+            found.append((stage, result.value))
+    return found
+
+
 def corrects_an_answer(flow: Flow, slots: Mapping[str, Any], text: str, language: str, now: datetime) -> bool:
-    """Whether `text` corrects an earlier answer (the booking desk leaves those to the engine)."""
-    return has_correction_marker(text) and bool(find_corrections(flow.stages, slots, text, language, now))
+    """Whether `text` corrects an earlier answer or brings a late e-mail (the booking desk leaves both to the engine)."""
+    if has_correction_marker(text) and find_corrections(flow.stages, slots, text, language, now):
+        return True
+    return bool(late_facts(flow, slots, text, language, now))

@@ -35,7 +35,8 @@ _MONTHS_EN = (
 )
 _UNITS_PT = {"day": ("dia", "dias"), "week": ("semana", "semanas"), "month": ("mês", "meses"), "year": ("ano", "anos")}
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?) (day|week|month|year)s?$")
-_SYMBOLS = {_PT: {"BRL": "R$ ", "USD": "US$ ", "EUR": "€ "}, "en": {"BRL": "R$", "USD": "$", "EUR": "€"}}
+_SYMBOLS = {_PT: {"BRL": "R$ ", "USD": "US$ ", "EUR": "€ ", "GBP": "£ "},
+            "en": {"BRL": "R$", "USD": "$", "EUR": "€", "GBP": "£"}}
 _PERIODS = {_PT: {"month": " por mês", "year": " por ano"}, "en": {"month": " a month", "year": " a year"}}
 _MONEY_WORDS = {
     _PT: {"unknown": "que ainda não sabe", "range": "de {low} a {high}", "up_to": "até {high}", "over": "mais de {low}"},

@@ -7,11 +7,15 @@ from typing import Any, Mapping
 
 from . import scoring
 from .flow_model import Flow, QuestionStage
+from .fragments import joined
+from .intents import detect_intent
 from .speech import speakable
 from .textnorm import clean
 from .types import TERMINAL_STAGES, AskedQuestion, Event, EventKind, LeadState, StepResult, Turn
 
 HANDOFF = "handoff"
+WRITE_TO_US = "email_write_on_whatsapp"  # optional text: a call that cannot promise a WhatsApp message
+NEUTRAL_CLOSE = "closed_for_review"  # optional text: a low score without a disqualifying rule
 VOICE = "voice"
 
 
@@ -28,14 +32,18 @@ class Draft:
     events: list[Event] = field(default_factory=list)
     aside: bool = False  # the lead asked something this turn: the open question is asked again, not rejected
     questions: list[AskedQuestion] = field(default_factory=list)
+    joined: bool = False  # the text is a held first half and this message, read as one answer
 
     @classmethod
     def begin(cls, flow: Flow, state: LeadState, turn: Turn) -> "Draft":
-        """A draft for `turn`; a pending confirmation only lasts one turn unless it is asked again."""
+        """A draft for `turn`; a pending confirmation only lasts one turn unless it is asked again, and a
+        held first half is read with this message (unless this one is a command such as STOP)."""
         if state.language not in flow.languages:
             state = state.evolve(language=flow.languages[0])
         text = clean(turn.text) or clean(turn.button_payload)
-        return cls(flow, state.evolve(pending=None), turn, text, pending=state.pending)
+        whole = joined(state.held, text, turn.now) if text and detect_intent(text) is None else None
+        return cls(flow, state.evolve(pending=None, held=None), turn, whole or text, pending=state.pending,
+                   joined=whole is not None)
 
     @property
     def voice(self) -> bool:
@@ -96,7 +104,9 @@ class Draft:
         if stage.slot not in self.state.deferred:
             self.state = self.state.evolve(deferred=(*self.state.deferred, stage.slot))
         self.emit(EventKind.DEFERRED_TO_WHATSAPP, slot=stage.slot)
-        self.say("email_by_whatsapp")
+        # Promise a WhatsApp message only when one can be sent; otherwise ask the lead to write first.
+        unreachable = not self.turn.whatsapp_reachable and WRITE_TO_US in self.flow.texts
+        self.say(WRITE_TO_US if unreachable else "email_by_whatsapp")
 
     def move_to(self, stage_id: str) -> None:
         """Enter another stage, with a fresh retry count."""
@@ -125,7 +135,7 @@ def advance(draft: Draft) -> None:
         return
     result = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
     if result.stage == HANDOFF:
-        draft.state = draft.state.evolve(handed_off=True)
+        draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
         draft.emit(EventKind.HANDOFF_REQUESTED, reason=result.reason)
         draft.move_to(HANDOFF)
         draft.say(HANDOFF)
@@ -135,7 +145,10 @@ def advance(draft: Draft) -> None:
         draft.emit(EventKind.QUALIFIED, score=draft.state.score)
     else:
         draft.emit(EventKind.DISQUALIFIED, score=draft.state.score, reason=result.reason)
-    draft.say(result.stage)  # the closing texts are named after the outcome stages
+    # Short of the threshold is not ruled out: a neutral close (a specialist may still follow up),
+    # never the "not the best fit" text, which only a disqualifying rule earns.
+    neutral = result.reason == scoring.LOW_SCORE and NEUTRAL_CLOSE in draft.flow.texts
+    draft.say(NEUTRAL_CLOSE if neutral else result.stage)  # the closing texts are named after the outcome stages
 
 
 def resume(draft: Draft) -> None:

@@ -1,24 +1,37 @@
 """The qualification engine: one pure, deterministic step per inbound message."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from . import scoring
 from .asides import take_asides
-from .corrections import find_corrections, has_correction_marker
+from .budgets import meant_thousands
+from .confirmations import answer_after_no
+from .corrections import find_corrections, has_correction_marker, late_facts
 from .display import display_value
 from .draft import HANDOFF, Draft, advance, resume
 from .flow_model import Flow, QuestionStage
+from .fragments import is_incomplete
 from .intents import Intent, detect_intent
-from .language import detected_switch, requested_language
+from .introduction import role_and_need, understood
+from .language import detected_switch, first_language, requested_language
+from .objections import objects_to_close
+from .optout import meant_the_meeting
 from .refusals import DECLINED as NOT_ANSWERED, UNPARSED, is_refusal, not_given
 from .types import STAGE_NEW, TERMINAL_STAGES, EventKind, LeadState, StepResult, Turn
 from .validators import SIDE_TYPES, ParseResult, find_answer, parse_answer
 from .validators.consent import parse as parse_yes_no
+from .waiting import WAITING_TEXT, ack_due
 
-OUTCOME_STAGES = ("qualified", "disqualified")  # where a correction can still change the outcome
+OUTCOME_STAGES = ("qualified", "disqualified")
+BOOKED = "booked"  # where a correction can still change the outcome
 
 DECLINED = "declined"
+PROPER_NAME_TYPES = ("person_name", "company", "email")  # answers whose words say nothing of the lead's language
+CLOSED_STAGES = ("disqualified", DECLINED)  # closes a lead may question ("what do you mean, you can't help us?")
+UNDERSTOOD = "understood"  # optional text: the facts of a first message, said back before the next question
+CLOSE_OBJECTION = "close_objection"  # optional text; without it, the hand-off text
 
 
 def initial_state(language: str) -> LeadState:
@@ -40,15 +53,20 @@ def _handle(draft: Draft) -> None:
         # Silence until the lead opts back in: no reply and no event for anything else.
         if intent is Intent.OPT_IN:
             _opt_in(draft)
+        elif meant_the_meeting(draft.text):
+            _undo_opt_out(draft)
         return
     if state.stage == HANDOFF and intent not in (Intent.OPT_OUT, Intent.RESTART):
-        return  # a person is talking to the lead now
+        _acknowledge_waiting(draft)  # a person will answer; the bot only says it is not ignoring the lead
+        return
     only_language_request = _update_language(draft)
     question = draft.question()
     if intent is not None:
         _INTENT_HANDLERS[intent](draft)
     elif only_language_request:
         resume(draft)
+    elif state.stage in CLOSED_STAGES and objects_to_close(draft.text):
+        _answer_objection(draft)
     else:
         # A question or a callback request is answered first; what is left may still answer the open question.
         take_asides(draft, question)
@@ -61,9 +79,12 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
     if state.stage == STAGE_NEW:
         if not draft.turn.confirm:
             _fill_volunteered(draft, current=None)
+            _fill_introduction(draft, state.slots)
         advance(draft)
-    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None)):
+    elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None) or _late_facts(draft)):
         _correct_after_outcome(draft, corrections)
+    elif state.stage == BOOKED and (facts := _late_facts(draft)):
+        _store_late_facts(draft, facts)  # the meeting stands; only the lead's details change
     elif state.stage in TERMINAL_STAGES:
         if not draft.aside:
             draft.say("done")
@@ -79,6 +100,9 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
         if draft.turn.has_media and not draft.aside:
             draft.say("media_only")
         draft.reask(question)
+    elif not draft.voice and not draft.joined and question.type != "consent" and is_incomplete(draft.text):
+        # "trabalho na": wait for the rest instead of storing half an answer (no reply, no retry).
+        draft.state = draft.state.evolve(held={"text": draft.text, "at": draft.now_iso})
     elif question.type != "consent" and is_refusal(draft.text):
         _decline(draft, question)
     elif corrections := _corrections(draft, question):
@@ -91,11 +115,26 @@ def _update_language(draft: Draft) -> bool:
     """Switch language when the lead clearly writes in, or asks for, another; True if that was all they said."""
     languages = draft.flow.languages
     requested = requested_language(draft.text, languages)
-    target = requested or detected_switch(draft.text, draft.state.language, languages)
+    target = requested or _written_in(draft, languages)
     if target is not None and target != draft.state.language:
         draft.emit(EventKind.LANGUAGE_CHANGED, **{"from": draft.state.language, "to": target})
         draft.state = draft.state.evolve(language=target)
     return requested is not None
+
+
+def _written_in(draft: Draft, languages: tuple[str, ...]) -> str | None:
+    """The language the message is evidence of: any at the first message, free text only later."""
+    if draft.state.stage == STAGE_NEW:
+        return first_language(draft.text, languages)
+    question = draft.question()
+    text = draft.text
+    if question is not None and question.type in PROPER_NAME_TYPES:
+        # A name, company or e-mail is no evidence ("The Sales Company" from a Portuguese speaker):
+        # only the words around it count ("Sorry, I don't speak Portuguese. My name is Mark").
+        parsed = _parse(draft, question)
+        if parsed.ok and isinstance(parsed.value, str):
+            text = re.sub(re.escape(parsed.value), " ", text, flags=re.IGNORECASE)
+    return detected_switch(text, draft.state.language, languages)
 
 
 def _parse(draft: Draft, question: QuestionStage) -> ParseResult:
@@ -112,8 +151,14 @@ def _answer(draft: Draft, question: QuestionStage, parsed: ParseResult) -> None:
     if draft.turn.confirm and parsed.ok and question.type != "consent":
         _ask_confirmation(draft, question, parsed.value)
         return
+    if parsed.ok and question.type == "money" and (thousands := meant_thousands(parsed.value, draft.text)):
+        _ask_confirmation(draft, question, thousands, literal=parsed.value)  # "uns 2 conto": R$ 2 mil?
+        return
     # A message heard with low confidence is not trusted for anything beyond the question itself.
+    before = draft.state.slots
     volunteered = not draft.turn.confirm and _fill_volunteered(draft, current=question)
+    if volunteered and question.type == "consent":
+        _fill_introduction(draft, before)
     if parsed.ok or (question.type == "consent" and volunteered):
         # Volunteering details at the consent question is as good as a yes.
         draft.fill(question, parsed.value if parsed.ok else True)
@@ -162,6 +207,22 @@ def _corrections(draft: Draft, question: QuestionStage | None) -> list[tuple[Que
     return find_corrections(others, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
 
 
+def _late_facts(draft: Draft) -> list[tuple[QuestionStage, Any]]:
+    """The real e-mail sent after the close: it updates the lead instead of being dropped."""
+    if draft.turn.confirm:
+        return []
+    return late_facts(draft.flow, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
+
+
+def _store_late_facts(draft: Draft, facts: list[tuple[QuestionStage, Any]]) -> None:
+    """Store facts sent after the outcome without deciding it again, and say so."""
+    for stage, value in facts:
+        draft.fill(stage, value)
+        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
+    if draft.flow.knowledge is not None:
+        draft.reply(draft.flow.knowledge.reply("corrected", draft.state.language))
+
+
 def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[QuestionStage, Any]]) -> None:
     """Replace the corrected answers (the score follows), say so briefly, and ask the open question again."""
     for stage, value in corrections:
@@ -187,10 +248,12 @@ def _correct_after_outcome(draft: Draft, corrections: list[tuple[QuestionStage, 
         advance(draft)  # no open question left: this emits the new outcome and its closing text
 
 
-def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any) -> None:
-    """Keep the answer aside and ask the lead whether it was understood right."""
+def _ask_confirmation(draft: Draft, question: QuestionStage, value: Any, literal: Any = None) -> None:
+    """Keep the answer aside and ask the lead whether it was understood right (`literal`: what a plain
+    "no" means instead, when the question was our reading of the answer rather than the answer)."""
     heard = display_value(question, value, draft.state.language)
-    draft.state = draft.state.evolve(pending={"stage": question.id, "value": value, "heard": heard})
+    pending = {"stage": question.id, "value": value, "heard": heard}
+    draft.state = draft.state.evolve(pending=pending if literal is None else {**pending, "literal": literal})
     draft.emit(EventKind.CONFIRMATION_REQUESTED, stage=question.id)
     draft.say("confirm", heard=heard)
 
@@ -211,6 +274,13 @@ def _settle_confirmation(draft: Draft, question: QuestionStage, pending: Mapping
     reply = parse_yes_no(draft.text, draft.state.language)
     if reply.ok and reply.value:
         draft.fill(question, pending["value"])
+        advance(draft)
+    elif reply.ok and (corrected := answer_after_no(draft.text)) is not None and question.type != "consent":
+        # "não, é Rápido Sul": the no carries the right answer; read it, not the whole message.
+        _answer(draft, question, parse_answer(question, corrected, draft.state.language, draft.turn.now))
+    elif reply.ok and pending.get("literal") is not None:
+        # "R$ 2.000?" - "não": the lead meant the amount as written; asking again would loop.
+        draft.fill(question, pending["literal"])
         advance(draft)
     elif reply.ok:
         draft.ask(question)
@@ -242,6 +312,16 @@ def _fill_volunteered(draft: Draft, current: QuestionStage | None) -> bool:
     return filled
 
 
+def _fill_introduction(draft: Draft, before: Mapping[str, Any]) -> None:
+    """A lead who introduced themselves: fill the role and need they stated, and say back what was understood."""
+    if draft.state.slots != before:  # only alongside facts already read: "quero saber mais" alone is no need
+        for slot, value in role_and_need(draft.flow, draft.state.slots, draft.text, draft.state.language).items():
+            draft.fill(next(stage for stage in draft.flow.stages if stage.slot == slot), value)
+    facts = understood(draft.flow, before, draft.state.slots, draft.state.language)
+    if facts and UNDERSTOOD in draft.flow.texts:
+        draft.say(UNDERSTOOD, facts=facts)
+
+
 def _reject(draft: Draft, question: QuestionStage) -> None:
     retries = draft.state.retries + 1
     draft.state = draft.state.evolve(retries=retries)
@@ -264,11 +344,26 @@ def _is_hot(draft: Draft) -> bool:
     return threshold is not None and draft.state.score >= threshold and not draft.state.handed_off
 
 
+def _acknowledge_waiting(draft: Draft) -> None:
+    """A short "a person will reply here", at most once per interval, to a lead writing while handed off."""
+    if WAITING_TEXT in draft.flow.texts and draft.text and ack_due(draft.state.waiting_ack_at, draft.turn.now):
+        draft.state = draft.state.evolve(waiting_ack_at=draft.now_iso)
+        draft.say(WAITING_TEXT)
+
+
 def _hand_off(draft: Draft, reason: str) -> None:
-    draft.state = draft.state.evolve(handed_off=True)
+    draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
     draft.emit(EventKind.HANDOFF_REQUESTED, reason=reason)
     draft.move_to(HANDOFF)
     draft.say(HANDOFF)
+
+
+def _answer_objection(draft: Draft) -> None:
+    """A lead questioning the close gets a person, not the closing text again."""
+    draft.state = draft.state.evolve(handed_off=True, waiting_ack_at=None)
+    draft.emit(EventKind.HANDOFF_REQUESTED, reason="asked_after_close")
+    draft.move_to(HANDOFF)
+    draft.say(CLOSE_OBJECTION if CLOSE_OBJECTION in draft.flow.texts else HANDOFF)
 
 
 def _opt_out(draft: Draft) -> None:
@@ -282,6 +377,15 @@ def _opt_in(draft: Draft) -> None:
     draft.emit(EventKind.OPTED_IN)
     draft.say("opted_in")
     resume(draft)
+
+
+def _undo_opt_out(draft: Draft) -> None:
+    """The lead only meant to cancel the meeting: undo the opt-out and say where things stand."""
+    draft.state = draft.state.evolve(opted_out=False)
+    draft.emit(EventKind.OPTED_IN)
+    draft.say("opt_out_undone" if "opt_out_undone" in draft.flow.texts else "opted_in")
+    if draft.state.stage not in TERMINAL_STAGES:
+        resume(draft)
 
 
 def _opt_in_when_subscribed(draft: Draft) -> None:

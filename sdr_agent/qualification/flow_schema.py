@@ -19,9 +19,15 @@ GLOBAL_TEXT_KEYS = (
     "confirm", "email_by_whatsapp", "deferred_lead_in", "welcome_back_call", "opted_out_call", "no_input",
     "call_goodbye", "unknown_caller",
 )
+# Texts a flow may leave out: the engine falls back (or stays silent) without them.
+OPTIONAL_TEXT_KEYS = (
+    "follow_up", "rate_limited", "understood", "handoff_waiting", "opt_out_undone", "closed_for_review",
+    "close_objection", "email_write_on_whatsapp",
+)
 VOICE_KEY = "voice"  # a text's optional version written for calls
 # Placeholders the engine fills in some texts, besides slots.
-TEXT_PLACEHOLDERS = {"confirm": frozenset({"heard"}), "welcome_back_call": frozenset({"topic"})}
+TEXT_PLACEHOLDERS = {"confirm": frozenset({"heard"}), "welcome_back_call": frozenset({"topic"}),
+                     "understood": frozenset({"facts"})}
 ON_RETRY_LIMIT = ("skip", "handoff")
 ON_REFUSAL = ("skip", "ask_again")  # a lead who declines: leave it blank, or ask once more first
 DEFAULT_RETRY_LIMIT = 2
@@ -292,7 +298,7 @@ def _keywords(check: _Checker, option_node: LocatedDict, option_id: str) -> dict
 def _currencies(check: _Checker, node: LocatedDict) -> dict[str, str]:
     if "currency" not in node:
         return {language: default_currency(language) for language in check.languages}
-    currencies = check.mapping(node, "currency", "currency (language -> BRL/USD/EUR)")
+    currencies = check.mapping(node, "currency", "currency (language -> BRL/USD/EUR/GBP)")
     for language in check.languages:
         if currencies.get(language) not in CURRENCIES:
             raise check.error(f"currency for {language!r} must be one of {', '.join(CURRENCIES)}", currencies, language)

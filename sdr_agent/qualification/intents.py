@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from .optout import asks_to_stop
 from .textnorm import simplify
 
 
@@ -17,13 +18,19 @@ class Intent(str, Enum):
     HELP = "help"
 
 
-# Opt-out and opt-in must be the whole message: "pare de me ligar" is not the keyword STOP.
+# Keywords must be the whole message ("quero sair do Excel" is not SAIR); an opt-out in words
+# ("pare de me ligar", "please stop messaging me") is recognised by `optout.asks_to_stop`.
 _OPT_OUT = frozenset({"stop", "parar", "sair", "cancelar", "unsubscribe", "cancel", "stopall"})
 _OPT_IN = frozenset({"start", "voltar", "unstop"})
+# A restart may open with a hesitation ("pera, quero começar de novo", "wait, can we start over?").
 _RESTART = re.compile(
-    r"^(?:(?:quero|vamos|pode|por favor|please|let s|lets|i want to|can we)\s+)*"
-    r"(?:recomecar|reiniciar|comecar de novo|comecar do zero|comecar tudo de novo|restart|start over|start again|reset)"
-    r"(?:\s+(?:por favor|please|pls))?$"
+    r"^(?:(?:pera|perai|espera|peraí|opa|ops|oops|hmm|ah|xi|vixe|wait|hold on|sorry|desculpa|desculpe|na verdade"
+    r"|actually|ok|entao|so|quero|eu quero|queria|vamos|pode|podemos|por favor|please|let s|lets|i want to"
+    r"|i d like to|id like to|can we|could we|can i|prefiro|acho melhor|melhor)\s+)*"
+    r"(?:recomecar|reiniciar|comecar de novo|comecar do zero|comecar tudo de novo|comecar do inicio|comecar do comeco"
+    r"|voltar do inicio|voltar ao inicio|restart|start over|start again|start from scratch|start from the beginning"
+    r"|begin again|reset)"
+    r"(?:\s+(?:por favor|please|pls|entao|then))?$"
 )
 _HUMAN = re.compile(
     r"\b(?:falar|conversar|fala|falo)\s+com\s+(?:um|uma|o|a|algum|alguma)?\s*"
@@ -55,7 +62,7 @@ def detect_intent(text: str) -> Intent | None:
     if stripped and set(stripped) <= {"?", "¿"}:
         return Intent.HELP
     simple = simplify(stripped)
-    if simple in _OPT_OUT:
+    if simple in _OPT_OUT or asks_to_stop(simple):
         return Intent.OPT_OUT
     if simple in _OPT_IN:
         return Intent.OPT_IN

@@ -35,7 +35,9 @@ LANGUAGE_NAMES = {"english": "en", "ingles": "en", "portuguese": "pt", "portugue
 # The whole message must be a language request ("English please", "em português?"), so that
 # "sou professor de inglês" never switches.
 _REQUEST = re.compile(
-    r"^(?:(?:in|em|speak|falar|fala|falo|can we|can you|could we|pode|podemos|prefiro|i prefer|prefer|please|por favor)\s+)*"
+    r"^(?:(?:in|em|speak|falar|fala|falo|can we|can you|could we|could you|do you|pode|podemos|prefiro|i prefer|prefer"
+    r"|please|por favor|ser|pode ser|vc|voce|voces|let s|lets|talk|write|reply|continue|continuar|continua|seguir"
+    r"|segue|escreve|escrever|responde|responder|the rest|o resto|mesmo|entao|so)\s+)*"
     r"(english|ingles|portuguese|portugues)(?:\s+(?:do brasil|please|pls|plz|por favor))?$"
 )
 
@@ -55,6 +57,16 @@ def requested_language(text: str, languages: Sequence[str]) -> str | None:
     """The flow language a message explicitly asks for, if the message is just such a request."""
     match = _REQUEST.match(simplify(text))
     return _flow_language(LANGUAGE_NAMES[match.group(1)], languages) if match else None
+
+
+def first_language(text: str, languages: Sequence[str]) -> str | None:
+    """A new lead's language from their first words, on any evidence ("Hi" -> en, "Oi" -> pt); None when silent on it."""
+    tokens = words(text)
+    hits = {tag: sum(token in vocabulary for token in tokens) for tag, vocabulary in STOPWORDS.items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    if ranked[0][1] == 0 or ranked[0][1] == ranked[1][1]:
+        return None  # "Acme", "👍", or as much of one as of the other: the number's country decides
+    return _flow_language(ranked[0][0], languages)
 
 
 def detected_switch(text: str, current: str, languages: Sequence[str]) -> str | None:

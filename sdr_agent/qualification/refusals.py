@@ -16,7 +16,8 @@ _REFUSAL = re.compile(
     r"|(?:e )?confidencial|sigiloso|pode pular|proxima pergunta"
     r"|(?:i d|id|i would) rather (?:not|you didn t|you did not)|rather not (?:say|share|tell)|prefer not to"
     r"|(?:don t|do not|dont) want to (?:say|share|tell|give)|not (?:telling|sharing)|no comment|confidential"
-    r"|next question)\b"
+    r"|next question|none of (?:your|ur) business|not (?:your|ur) business|mind your own business"
+    r"|nao (?:e|eh) da (?:sua|tua) conta|nao te interessa|nao interessa a voces?)\b"
 )
 # Short words that decline only as a whole short message: "pula", "skip" - never inside a real answer.
 _SHORT_REFUSAL = re.compile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .budgets import comparable_amount
 from .flow_model import Flow, QuestionStage
 from .refusals import NOT_GIVEN, UNPARSED
 
@@ -45,10 +46,10 @@ def _stage_points(stage: QuestionStage, value: Any) -> tuple[int, str | None]:
 
 
 def comparable(stage: QuestionStage, value: Any) -> Any:
-    """The part of a slot value rules compare: a budget's lower end, a timeframe's months, an option id."""
+    """The part of a slot value rules compare: a budget's lower end (per year), a timeframe's months, an option id."""
     if isinstance(value, Mapping):
         if stage.type == "money":
-            return value.get("min")
+            return comparable_amount(value)
         if stage.type == "timeframe":
             return value.get("months")
         return None

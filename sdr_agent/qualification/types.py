@@ -55,6 +55,7 @@ class Turn:
     button_payload: str | None = None
     resumed: bool = False  # first message of a new thread after an idle gap
     confirm: bool = False  # heard with low confidence: confirm the answer before storing it
+    whatsapp_reachable: bool = True  # a WhatsApp message can reach the lead now (window open, or a template)
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ class LeadState:
     opted_out: bool = False
     handed_off: bool = False
     stage_entered_at: str | None = None  # ISO-8601 UTC of the current stage's start
-    pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"}: an answer awaiting confirmation
+    pending: Mapping[str, Any] | None = None  # {"stage", "value", "heard"[, "literal"]}: awaiting a yes
     deferred: tuple[str, ...] = ()  # slots a call left to be collected in writing
     booking: Mapping[str, Any] | None = None  # kept for the booking conversation after "qualified"; never read here
     open_questions: tuple[str, ...] = ()  # questions the knowledge could not answer, for the specialist
     callback: Mapping[str, Any] | None = None  # {"when": str | None, "at": ISO-8601}: the lead asked to be called
+    waiting_ack_at: str | None = None  # ISO-8601 UTC of the last "a person will reply" sent while handed off
+    held: Mapping[str, str] | None = None  # {"text", "at"}: the first half of an answer cut in two
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for storage."""
@@ -93,6 +96,8 @@ class LeadState:
             "booking": None if self.booking is None else dict(self.booking),
             "open_questions": list(self.open_questions),
             "callback": None if self.callback is None else dict(self.callback),
+            "waiting_ack_at": self.waiting_ack_at,
+            "held": None if self.held is None else dict(self.held),
         }
 
     @classmethod
@@ -115,6 +120,8 @@ class LeadState:
             booking=dict(booking) if isinstance(booking := data.get("booking"), Mapping) else None,
             open_questions=tuple(data.get("open_questions") or ()),
             callback=dict(callback) if isinstance(callback := data.get("callback"), Mapping) else None,
+            waiting_ack_at=data.get("waiting_ack_at"),
+            held=dict(held) if isinstance(held := data.get("held"), Mapping) else None,
         )
 
     def evolve(self, **changes: Any) -> "LeadState":

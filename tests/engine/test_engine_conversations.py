@@ -99,7 +99,7 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
         ("whenever", "timeline", "I didn't get the timing"),
         ("next quarter", "email", "work e-mail"),
         ("jane at home", "email", "That e-mail doesn't look right"),
-        ("jane@example.org", "disqualified", "We may not be the best fit for you right now"),
+        ("jane@example.org", "disqualified", "I'll pass everything on to our team"),  # low score, no rule: neutral
     ]),
     "retry limit skips the e-mail and still scores": ("pt-BR", PT_TO_EMAIL + [
         ("não tenho", "email", "Esse e-mail não parece válido"),
@@ -113,7 +113,8 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
         ("Oi", "consent", "(sim/não)"),
         ("depende do que for", "consent", "Responda *sim* ou *não*"),
         ("acho que mais pra frente", "handoff", "Uma pessoa do nosso time vai responder por aqui em breve."),
-        ("alô?", "handoff", None),
+        ("alô?", "handoff", "Recebi sua mensagem! Uma pessoa do nosso time vai responder"),  # never silent
+        ("tem alguém aí?", "handoff", None),  # but at most once per interval
     ]),
     "multi-slot message skips answered questions": ("pt-BR", [
         ("Oi", "consent", "(sim/não)"),
@@ -183,7 +184,7 @@ CONVERSATIONS: dict[str, tuple[str, Script]] = {
         ("Curious about pricing", "budget", "budget"),
         ("don't know yet", "timeline", "When"),
         ("next year", "email", "e-mail"),
-        ("jane@umbrella.com", "disqualified", "We may not be the best fit"),
+        ("jane@umbrella.com", "disqualified", "a specialist will reach out here"),  # not "not the best fit"
     ]),
     "declined consent": ("pt-BR", [
         ("Boa tarde", "consent", "(sim/não)"),
@@ -314,8 +315,11 @@ def test_handoff_from_any_stage(lead: Callable[..., Lead], flow: Flow, at_stage:
     assert result.state.handed_off is True
     assert flow.text("handoff", ana.state.language) in result.replies
     assert {"reason": "user_requested"} in [dict(event.data) for event in result.events if event.kind is EventKind.HANDOFF_REQUESTED]
-    # A person is talking now: the bot stays quiet, even for another handoff request or help.
-    for text in ("oi", "ajuda", "falar com humano", ""):
+    # A person will answer now: the next message is told so once; then quiet, even for another
+    # handoff request or help.
+    waiting = ana.says("oi")
+    assert (waiting.replies, waiting.events) == ((flow.text("handoff_waiting", ana.state.language),), ())
+    for text in ("ajuda", "falar com humano", ""):
         quiet = ana.says(text)
         assert (quiet.replies, quiet.events) == ((), ())
 

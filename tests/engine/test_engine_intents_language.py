@@ -11,10 +11,13 @@ LANGUAGES = ("pt-BR", "en")
 
 INTENTS = [
     ("STOP", Intent.OPT_OUT), ("parar", Intent.OPT_OUT), ("Sair.", Intent.OPT_OUT), ("CANCELAR!!", Intent.OPT_OUT),
-    ("unsubscribe", Intent.OPT_OUT), (" stop ", Intent.OPT_OUT),
+    ("unsubscribe", Intent.OPT_OUT), (" stop ", Intent.OPT_OUT), ("pare de me ligar", Intent.OPT_OUT),
+    ("please stop messaging me", Intent.OPT_OUT), ("não quero mais, para de me mandar mensagem", Intent.OPT_OUT),
+    ("unsubscribe me", Intent.OPT_OUT), ("não quero mais receber mensagens", Intent.OPT_OUT),
     ("START", Intent.OPT_IN), ("Voltar", Intent.OPT_IN), ("unstop", Intent.OPT_IN),
     ("recomeçar", Intent.RESTART), ("Reiniciar", Intent.RESTART), ("quero começar de novo", Intent.RESTART),
     ("RESTART", Intent.RESTART), ("start over please", Intent.RESTART), ("reset", Intent.RESTART),
+    ("pera, quero começar de novo", Intent.RESTART), ("wait, can we start over?", Intent.RESTART),
     ("quero falar com um humano", Intent.HUMAN), ("Falar com atendente", Intent.HUMAN), ("quero falar com alguém", Intent.HUMAN),
     ("posso falar com um vendedor?", Intent.HUMAN), ("humano", Intent.HUMAN), ("human please", Intent.HUMAN),
     ("I want to talk to a person", Intent.HUMAN), ("can I speak with someone?", Intent.HUMAN), ("representative", Intent.HUMAN),
@@ -23,7 +26,8 @@ INTENTS = [
     ("preciso de ajuda", Intent.HELP),
 ]
 NOT_INTENTS = [
-    "pare de me ligar", "stop it please, I am busy", "quero sair do Excel", "Human Resources", "recursos humanos",
+    "stop it please, I am busy", "quero sair do Excel", "Human Resources", "recursos humanos",
+    "queremos parar de enviar mensagens manualmente", "vou começar de novo o projeto amanhã", "we need to stop sending messages by hand",
     "ajuda com vendas no CRM", "sou atendente", "reset de senha não funciona", "o que é isso?", "", "oi",
 ]
 

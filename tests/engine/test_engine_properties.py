@@ -77,7 +77,9 @@ def assert_valid(flow: Flow, state: LeadState, result: StepResult, said: str, vo
     assert 0 <= state.retries < flow.retry_limit
     assert isinstance(state.score, int)
     if state.pending is not None:
-        assert set(state.pending) == {"stage", "value", "heard"} and state.pending["stage"] == state.stage
+        # "literal": the amount as written, when the confirmation asked about thousands ("uns 2 conto").
+        assert {"stage", "value", "heard"} <= set(state.pending) <= {"stage", "value", "heard", "literal"}
+        assert state.pending["stage"] == state.stage
         assert isinstance(state.pending["heard"], str) and state.pending["heard"]
     deferrable = {stage.slot for stage in flow.stages if stage.defer_to_whatsapp}
     assert set(state.deferred) <= deferrable and len(set(state.deferred)) == len(state.deferred)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sdr_agent.qualification import Flow, FlowError, LeadState, Turn, default_flow_path, load_flow, speakable, step
-from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS, TEXT_PLACEHOLDERS
+from sdr_agent.qualification.flow_schema import GLOBAL_TEXT_KEYS, OPTIONAL_TEXT_KEYS, TEXT_PLACEHOLDERS
 
 from .support import NOW
 
@@ -38,8 +38,8 @@ BROKEN: list[tuple[str, str, str, str | None, str, str | None]] = [
     ("score on a text stage", "    min_length: 3", "    score: {\">= 1\": 5}", "need", "'score' only applies to money or timeframe stages", '    score: {">= 1": 5}'),
     ("options on a money stage", "    currency: {pt-BR: BRL, en: USD}", "    options: []", "budget", "'options' only applies to choice stages", "options: []"),
     ("unknown stage key", "    type: timeframe", "    type: timeframe\n    scroe: 3", "timeline", "unknown key 'scroe' in the stage", "scroe: 3"),
-    ("bad currency", "currency: {pt-BR: BRL, en: USD}", "currency: {pt-BR: BRL, en: GBP}", "budget", "currency for 'en' must be one of BRL, USD, EUR",
-     "currency: {pt-BR: BRL, en: GBP}"),
+    ("bad currency", "currency: {pt-BR: BRL, en: USD}", "currency: {pt-BR: BRL, en: JPY}", "budget",
+     "currency for 'en' must be one of BRL, USD, EUR, GBP", "currency: {pt-BR: BRL, en: JPY}"),
     ("option label missing a language", 'label: {pt-BR: "Outro", en: "Other"}', 'label: {pt-BR: "Outro"}', "role",
      "option 'other' label in 'en' is missing", 'label: {pt-BR: "Outro"}'),
     ("duplicate option id", "      - id: other", "      - id: founder", "role", "option ids must be unique", "    options:"),
@@ -185,7 +185,8 @@ def test_every_text_renders_in_every_language(flow: Flow, language: str) -> None
 
 
 def test_engine_placeholders_are_used_where_they_are_allowed(flow: Flow) -> None:
-    assert set(TEXT_PLACEHOLDERS) <= set(GLOBAL_TEXT_KEYS)
+    assert set(TEXT_PLACEHOLDERS) <= set(GLOBAL_TEXT_KEYS) | set(OPTIONAL_TEXT_KEYS)
+    assert flow.text("understood", "en", {"facts": "Ana; Acme"}) == "Thanks! I've noted: Ana; Acme."
     assert flow.text("confirm", "en", {"heard": "Acme"}) == "I understood Acme — is that right?"
     assert flow.text("welcome_back_call", "pt-BR", {"name": "Ana", "topic": "o seu orçamento"}) == (
         "Que bom falar com você de novo, Ana! Estávamos falando sobre o seu orçamento."

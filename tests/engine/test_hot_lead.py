@@ -29,7 +29,9 @@ def test_a_lead_whose_score_reaches_the_threshold_is_handed_off(tmp_path: Path) 
     assert [event.data["reason"] for event in handoffs] == ["hot_lead"]
     assert (lead.state.stage, lead.state.handed_off) == ("handoff", True)
     assert lead.result.replies == (flow.text("handoff", "pt-BR"),)
-    assert lead.says("e agora?").replies == ()  # a person has it now
+    # A person has it now: the bot only says so.
+    assert lead.says("e agora?").replies == (flow.text("handoff_waiting", "pt-BR"),)
+    assert lead.says("oi?").replies == ()
 
 
 def test_below_the_threshold_the_flow_goes_on(tmp_path: Path) -> None:

@@ -303,10 +303,16 @@ def test_opening_at_a_question_for_whatsapp_says_so_again(flow: Flow, deferred: 
     assert opening.state.deferred == ("email",)
 
 
-@pytest.mark.parametrize("stage", ["qualified", "disqualified", "declined", "handoff"])
+@pytest.mark.parametrize("stage", ["qualified", "disqualified", "declined"])
 def test_opening_after_the_end_says_where_things_stand(flow: Flow, stage: str) -> None:
     opening = call_opening(flow, LeadState(stage=stage), NOW)
     assert opening.replies == ("Obrigado pelo contato! Nosso time segue à disposição. Até logo!",)
+    assert opening.events == ()
+
+
+def test_opening_for_a_lead_waiting_for_a_person_says_one_will_call(flow: Flow) -> None:
+    opening = call_opening(flow, LeadState(stage="handoff", handed_off=True), NOW)
+    assert opening.replies == (flow.text("handoff_waiting", "pt-BR", voice=True),)
     assert opening.events == ()
 
 
@@ -333,7 +339,7 @@ def test_state_stored_before_calls_still_loads(lead: Callable[..., Lead]) -> Non
     state = LeadState.from_dict(old)
     assert (state.pending, state.deferred, state.stage, state.retries) == (None, (), "budget", 1)
     assert state.to_dict() == {**old, "pending": None, "deferred": [], "booking": None, "open_questions": [],
-                               "callback": None}
+                               "callback": None, "waiting_ack_at": None, "held": None}
 
 
 def test_state_with_call_fields_round_trips() -> None:

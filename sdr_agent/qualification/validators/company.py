@@ -111,10 +111,18 @@ def _validated(head: str) -> ParseResult:
         return REJECTED
     if fold(name.split()[0]).replace("’", "'") in _SENTENCE_OPENERS:
         return REJECTED
-    if sum(token in _STOPWORDS for token in tokens) >= 2 or (len(tokens) == 1 and tokens[0] in _STOPWORDS):
+    # Common words make a sentence, unless the lead wrote them as a name ("The Sales Company").
+    if (sum(token in _STOPWORDS for token in tokens) >= 2 and not _written_as_a_name(name)) or (
+            len(tokens) == 1 and tokens[0] in _STOPWORDS):
         return REJECTED
     # Domains ("acme.com.br") keep their case; other all-lower-case names are capitalised.
     return accepted(_title(name) if name.islower() and "." not in name else name)
+
+
+def _written_as_a_name(name: str) -> bool:
+    """Two or more words, each capitalised or a particle: how a company name, not a sentence, is written."""
+    words = name.split()
+    return len(words) >= 2 and all(word[:1].isupper() or fold(word) in _NAME_PARTICLES for word in words)
 
 
 def _title(name: str) -> str:

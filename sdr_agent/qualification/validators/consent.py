@@ -20,6 +20,8 @@ _NO = re.compile(
     r"^(?:nao|n|nope|no|not now|nah|agora nao|nao quero|nao obrigad[oa]|no thanks|no thank you|nunca|never|"
     r"negativo|dispenso|melhor nao|i d rather not|rather not|not interested)\b"
 )
+# "simmm", "siiim", "yess", "ss": chat spellings, read with repeated letters squeezed.
+_REPEATS = re.compile(r"([a-z])\1+")
 _YES_SYMBOLS = ("👍", "✅", "👌", "🙌", "✔")
 _NO_SYMBOLS = ("👎", "❌", "🚫", "✖")
 
@@ -27,6 +29,8 @@ _NO_SYMBOLS = ("👎", "❌", "🚫", "✖")
 def parse(text: str, language: str) -> ParseResult:
     """True for yes, False for no; rejected when the message is neither."""
     simple = simplify(text)
+    if not (_YES_DESPITE_NO.match(simple) or _NO.match(simple) or _YES.match(simple)):
+        simple = _REPEATS.sub(r"\1", simple)
     if _YES_DESPITE_NO.match(simple):
         return accepted(True)
     if _NO.match(simple):

@@ -10,12 +10,13 @@ from .result import REJECTED, ParseResult, accepted
 from .spoken_numbers import numerals
 
 DEFAULT_CURRENCIES = {"pt": "BRL", "en": "USD"}
-CURRENCIES = ("BRL", "USD", "EUR")
+CURRENCIES = ("BRL", "USD", "EUR", "GBP")
 MAX_AMOUNT = 1e12  # anything above is a typo or a phone number, not a budget
 
 # Checked in order: "R$" and "US$" before the bare "$".
 _CURRENCY_PATTERNS = (
     ("EUR", re.compile(r"€|\beur\b|\beuros?\b")),
+    ("GBP", re.compile(r"£|\bgbp\b|\bpounds?(?: sterling)?\b|\bquid\b|\blibras?(?: esterlinas?)?\b")),
     ("USD", re.compile(r"us\$|u\$s|\busd\b|\bdolar(?:es)?\b|\bdollars?\b|\bbucks\b")),
     ("BRL", re.compile(r"r\$|\breais\b|\breal\b|\bbrl\b")),
     ("USD", re.compile(r"\$")),
@@ -54,13 +55,16 @@ _RANGE_JOINER = re.compile(r"^\s*(?:-|–|—|~|a|ate|e|to|and|ou|or)\s*$")
 _COMPOUND_JOINER = re.compile(r"^\s*(?:(?:e|and)\s+)?$")
 # ...unless the lead said it was a range.
 _BETWEEN = re.compile(r"\b(?:entre|between)\s*$")
-_CURRENCY_WORDS = re.compile(r"us\$|r\$|\$|€|\breais\b|\bdolares\b|\bdollars\b|\beuros\b")
+_CURRENCY_WORDS = re.compile(r"us\$|r\$|\$|€|£|\breais\b|\bdolares\b|\bdollars\b|\beuros\b|\bpounds\b")
 _BELOW = re.compile(r"\b(?:menos de|abaixo de|inferior a|less than|under|below)\s*$")
 _ABOVE = re.compile(r"\b(?:mais de|acima de|pelo menos|no minimo|a partir de|more than|over|above|at least|starting at)\s*$")
 _UNKNOWN = re.compile(
     r"\b(?:nao sei|nao sabemos|sei la|nao faco ideia|sem ideia|a definir|nao (?:esta |foi )?definid[oa]|definindo"
     r"|nao definimos|depende|ainda vamos ver|prefiro nao (?:dizer|informar)|not sure|don t know|dont know|no idea"
-    r"|tbd|to be defined|not defined|undecided|depends|rather not say|unsure|unknown)\b"
+    r"|tbd|to be defined|not defined|undecided|depends|rather not say|unsure|unknown"
+    # No budget *yet* is not a budget of zero: it is still to be decided.
+    r"|ainda nao (?:temos|tenho|ha|tem|definimos|sei|sabemos)|ainda sem|(?:sem|no) (?:orcamento|verba|budget) (?:ainda|yet)"
+    r"|(?:orcamento|verba|budget) (?:ainda nao|not yet)|not yet|none yet|nothing yet|nada ainda|por enquanto nao)\b"
 )
 _NOTHING = re.compile(
     r"\b(?:sem orcamento|sem verba|nao (?:temos|tenho|ha) (?:orcamento|verba)|nenhum|zero|nada|no budget|nothing|none)\b"
