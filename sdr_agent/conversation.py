@@ -39,6 +39,8 @@ from .outbound.triggers import queue_for_events
 from .ratelimit import Verdict
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
+from .understanding.history import recent_turns
+from .understanding.service import Understanding
 from .worker.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ class ConversationService:
         self.settings = settings
         self.clock = clock
         self.flow_version = f"{flow.name}:{flow.version}"
+        self.understanding = Understanding.from_settings(settings.llm, gate.redis)  # None: the rules alone
 
     def handle(self, message: InboundMessage, render: Render) -> Reply:
         """Process a message or voice turn once; a repeated provider key gets the stored reply."""
@@ -341,7 +344,8 @@ class ConversationService:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
-        result = step(self.flow, state, turn)
+        result = step(self.flow, state, turn) if self.understanding is None else self.understanding.step(
+            self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone)
         if (question or correction) and desk is not None:
             result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}

@@ -66,7 +66,7 @@ def test_a_hang_ends_at_the_deadline(model: FakeModel) -> None:
     client = client_for(model)
     started = time.monotonic()
     with pytest.raises(ModelFailure, match="timeout"):
-        within(Deadline(400), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout), lambda failure: None)
+        within(Deadline(400), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout))
     assert time.monotonic() - started < 0.6
     assert len(model.requests) == 1  # no time was left for a retry
 
@@ -76,16 +76,16 @@ def test_one_retry_after_a_quick_failure(model: FakeModel) -> None:
     client = client_for(model)
     failures: list[str] = []
     completion = within(Deadline(2000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout),
-                        lambda failure: failures.append(failure.reason))
+                        lambda outcome, started, ended: failures.append(getattr(outcome, "reason", "ok")))
     assert json.loads(completion.content) == {"commands": [{"command": "unclear"}]}
-    assert failures == ["server_error"] and len(model.requests) == 2
+    assert failures == ["server_error", "ok"] and len(model.requests) == 2
 
 
 def test_never_more_than_one_retry(model: FakeModel) -> None:
     model.then(status(429), status(429), commands({"command": "unclear"}))
     client = client_for(model)
     with pytest.raises(ModelFailure, match="rate_limited"):
-        within(Deadline(2000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout), lambda failure: None)
+        within(Deadline(2000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout))
     assert len(model.requests) == 2
 
 
@@ -94,7 +94,7 @@ def test_no_retry_when_it_would_not_fit(model: FakeModel) -> None:
     client = client_for(model)
     started = time.monotonic()
     with pytest.raises(ModelFailure, match="server_error"):
-        within(Deadline(1000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout), lambda failure: None)
+        within(Deadline(1000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout))
     assert len(model.requests) == 1 and time.monotonic() - started < 1.0
 
 
@@ -102,5 +102,5 @@ def test_a_refusal_is_not_retried(model: FakeModel) -> None:
     model.then(refused(), commands({"command": "unclear"}))
     client = client_for(model)
     with pytest.raises(ModelFailure, match="refused"):
-        within(Deadline(2000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout), lambda failure: None)
+        within(Deadline(2000), lambda timeout: client.complete(MESSAGES, SCHEMA, timeout))
     assert len(model.requests) == 1

@@ -29,9 +29,12 @@ class Deadline:
         return max(0.0, self._ends - self._clock())
 
 
-def within(deadline: Deadline, attempt: Callable[[float], T], on_attempt_failed: Callable[[ModelFailure], None]
-           ) -> T:
-    """`attempt(timeout_s)` before the deadline, once more after a retryable failure if time allows."""
+def within(deadline: Deadline, attempt: Callable[[float], T],
+           on_attempt: Callable[[T | ModelFailure, float, float], None] = lambda outcome, started, ended: None) -> T:
+    """`attempt(timeout_s)` before the deadline, once more after a retryable failure if time allows.
+
+    `on_attempt(result or failure, started, ended)` hears of every attempt (wall-clock seconds), for tracing.
+    """
     failure: ModelFailure | None = None
     for _ in range(MAX_ATTEMPTS):
         remaining = deadline.remaining_s()
@@ -39,11 +42,15 @@ def within(deadline: Deadline, attempt: Callable[[float], T], on_attempt_failed:
             break
         if remaining <= 0:
             break
+        started = time.time()
         try:
-            return _bounded(attempt, remaining)
+            result = _bounded(attempt, remaining)
         except ModelFailure as exc:
             failure = exc
-            on_attempt_failed(exc)
+            on_attempt(exc, started, time.time())
+            continue
+        on_attempt(result, started, time.time())
+        return result
     raise failure if failure is not None else ModelFailure("timeout")
 
 
