@@ -10,7 +10,7 @@ from werkzeug.test import TestResponse
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import CallSession, WebhookClient, new_message_sid, reply_texts
-from tests.conftest import base_config
+from tests.conftest import BACKEND_MATRIX, base_config
 from tests.dbcheck import lead_by_phone
 from tests.fake_llm import Answer, FakeModel, commands, hang, malformed, refused, status
 
@@ -102,6 +102,7 @@ def test_one_retry_that_fits_recovers(app: Flask, send: Send, model: FakeModel) 
     assert len(model.requests) == 2 and lead_by_phone(app, PHONE).stage == "timeline"
 
 
+@BACKEND_MATRIX
 def test_a_retried_message_sid_replays_without_a_second_call(app: Flask, send: Send, model: FakeModel) -> None:
     to_budget(send)
     model.then(commands(set_slot("budget", "50000")), commands(set_slot("budget", "90000")))
@@ -113,6 +114,7 @@ def test_a_retried_message_sid_replays_without_a_second_call(app: Flask, send: S
     assert lead_by_phone(app, PHONE).stage == "timeline"
 
 
+@BACKEND_MATRIX
 def test_the_circuit_opens_after_repeated_failures(app: Flask, send: Send, model: FakeModel) -> None:
     to_budget(send)
     breaker = app.extensions["sdr_conversation"].understanding.breaker
