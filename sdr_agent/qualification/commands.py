@@ -30,13 +30,6 @@ _NUMERIC_TYPES = frozenset({"money", "timeframe"})
 # Words that carry an amount or a time without a digit: "cinquenta mil", "next quarter", "semana que vem".
 _AMOUNT_WORDS = frozenset(NUMBER_WORDS) | {"mil", "milhao", "milhoes", "thousand", "million", "k", "grand", "cem",
                                              "hundred", "meio", "half", "dobro", "double"}
-_TIME_WORDS = frozenset({"hoje", "amanha", "semana", "semanas", "mes", "meses", "ano", "anos", "trimestre",
-                         "semestre", "agora", "ja", "logo", "breve", "urgente", "antes", "depois", "proximo",
-                         "proxima", "today", "tomorrow", "week", "weeks", "month", "months", "year", "years",
-                         "quarter", "now", "asap", "soon", "urgent", "next", "immediately", "later", "dias", "days",
-                         "janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro",
-                         "outubro", "novembro", "dezembro", "january", "february", "march", "april", "may", "june",
-                         "july", "august", "september", "october", "november", "december"})
 _DIGIT = re.compile(r"\d")
 _TYPO_SCORE = 85  # rapidfuzz partial ratio at which a word in the message names an option
 
@@ -244,9 +237,13 @@ def _grounded(kind: str, value: str, message: str) -> bool:
     """Whether the message itself says this value: no amount without a number, no name it does not contain."""
     said = simplify(message)
     said_words = set(said.split())
-    if kind in _NUMERIC_TYPES:
-        words = _AMOUNT_WORDS if kind == "money" else _AMOUNT_WORDS | _TIME_WORDS
-        return bool(_DIGIT.search(message)) or any(_is_amount_word(word, words) for word in said_words)
+    if _DIGIT.search(message) and kind in _NUMERIC_TYPES:
+        return True
+    if kind == "money":
+        return any(_is_amount_word(word, _AMOUNT_WORDS) for word in said_words)
+    if kind == "timeframe":
+        # The value's own time words must be in the message ("mes que vem" for "next month" is not enough).
+        return any(_is_amount_word(word, frozenset(said_words)) for word in simplify(value).split() if len(word) > 2)
     if kind in _QUOTED_TYPES:
         wanted = [word for word in simplify(value).split() if len(word) > 1]
         if kind in ("email", "phone"):
