@@ -9,10 +9,11 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from sdr_agent.qualification import Flow
-from sdr_agent.simulator import CallSession, WebhookClient, new_message_sid, reply_texts
+from sdr_agent.simulator import CallSession, WebhookClient, new_message_sid, reply_texts, whatsapp_form
 from tests.conftest import BACKEND_MATRIX, base_config
 from tests.dbcheck import lead_by_phone
 from tests.fake_llm import Answer, FakeModel, commands, hang, malformed, refused, status
+from tests.parallel import post_all
 
 PHONE = "+5511955550000"
 Send = Callable[..., TestResponse]
@@ -112,6 +113,18 @@ def test_a_retried_message_sid_replays_without_a_second_call(app: Flask, send: S
     assert again.get_data(as_text=True) == first.get_data(as_text=True)
     assert len(model.requests) == 1
     assert lead_by_phone(app, PHONE).stage == "timeline"
+
+
+@BACKEND_MATRIX
+def test_copies_of_one_message_at_once_ask_the_model_once(app: Flask, send: Send, model: FakeModel,
+                                                         live_server: str) -> None:
+    to_budget(send)
+    model.default = lambda request: commands(set_slot("budget", "50000"), delay_s=0.2)
+    form = whatsapp_form(PHONE, "cinquentinha por mês", sid=new_message_sid())
+    results = post_all(live_server, [form] * 8)
+    assert {status for status, _ in results} == {200}
+    assert len({body for _, body in results}) == 1
+    assert len(model.requests) == 1
 
 
 @BACKEND_MATRIX
