@@ -41,6 +41,7 @@ from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .understanding.history import recent_turns
 from .understanding.service import Understanding
+from .understanding.voice_notes import VoiceNotes
 from .worker.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class ConversationService:
         self.clock = clock
         self.flow_version = f"{flow.name}:{flow.version}"
         self.understanding = Understanding.from_settings(settings.llm, gate.redis)  # None: the rules alone
+        self.voice_notes = VoiceNotes.from_settings(settings.llm, settings.twilio_account_sid,
+                                                    settings.twilio_auth_token)
 
     def handle(self, message: InboundMessage, render: Render) -> Reply:
         """Process a message or voice turn once; a repeated provider key gets the stored reply."""
@@ -249,6 +252,10 @@ class ConversationService:
                 notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
         state = self._state_of(lead, now, notes)
+        heard = self.voice_notes.transcribed(message, state.language, state.stage) if self.voice_notes else None
+        if heard is not None:
+            notes.never_send(heard.text)
+            message = heard  # the transcript is the lead's text: stored, read by the rules, replayed on retries
         call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
         if call is None:
             thread_id, resumed = self._current_thread(session, lead, message.channel, now, notes)

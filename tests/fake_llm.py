@@ -41,6 +41,11 @@ def refused() -> Answer:
     return Answer(content=None, refusal="I can't help with that.")
 
 
+def transcript(text: str, delay_s: float = 0.0) -> Answer:
+    """What /audio/transcriptions hears in a voice note."""
+    return Answer(content=text, delay_s=delay_s)
+
+
 def status(code: int) -> Answer:
     """An HTTP error (429 rate limit, 500 server error…)."""
     return Answer(status=code)
@@ -72,6 +77,10 @@ class FakeModel:
     default: Callable[[Request], Answer] = field(default=lambda request: commands({"command": "unclear"}))
     requests: list[Request] = field(default_factory=list)
     queue: deque[Answer] = field(default_factory=deque)
+    transcripts: deque[Answer] = field(default_factory=deque)  # answers of /audio/transcriptions, in order
+    media: dict[str, bytes] = field(default_factory=dict)  # GET /media/<name>, as Twilio serves MediaUrl
+    media_auth: str | None = None  # the Authorization header media downloads must carry
+    downloads: list[dict[str, str]] = field(default_factory=list)  # headers of every media GET
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: LoopbackServer | None = None
 
@@ -109,9 +118,23 @@ class FakeModel:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
                 pass  # quiet test output
 
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                model.downloads.append(headers)
+                body = model.media.get(self.path.rsplit("/", 1)[-1])
+                if model.media_auth is not None and headers.get("authorization") != model.media_auth:
+                    self._send(401, b"{}")
+                elif body is None:
+                    self._send(404, b"{}")
+                else:
+                    self._send(200, body, "audio/ogg")
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self.path.endswith("/audio/transcriptions"):
+                    self._transcribe(raw)
+                    return
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(raw or b"{}"))
                 answer = model._next(request)
                 time.sleep(answer.delay_s)
@@ -124,10 +147,21 @@ class FakeModel:
                 else:
                     self._send(200, json.dumps(_completion(request, answer)).encode())
 
-            def _send(self, code: int, body: bytes) -> None:
+            def _transcribe(self, raw: bytes) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, {"bytes": len(raw)})
+                with model._lock:
+                    model.requests.append(request)
+                    answer = model.transcripts.popleft() if model.transcripts else Answer(content="")
+                time.sleep(answer.delay_s)
+                if answer.status != 200:
+                    self._send(answer.status, b'{"error": {"message": "scripted failure"}}')
+                else:
+                    self._send(200, json.dumps({"text": answer.content or ""}).encode())
+
+            def _send(self, code: int, body: bytes, content_type: str = "application/json") -> None:
                 try:
                     self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(body)))
                     if code == 429:
                         self.send_header("Retry-After", "0")

@@ -38,7 +38,8 @@ class ModelClient:
         self.model = settings.model
         self._client = openai.OpenAI(api_key=settings.api_key, base_url=settings.base_url, max_retries=0)
 
-    def complete(self, messages: Sequence[Mapping[str, str]], schema: Mapping[str, Any], timeout_s: float) -> Completion:
+    def complete(self, messages: Sequence[Mapping[str, str]], schema: Mapping[str, Any],
+                 timeout_s: float) -> Completion:
         """Ask for a JSON answer matching `schema` within `timeout_s`; ModelFailure otherwise."""
         try:
             response = self._client.with_options(timeout=timeout_s).chat.completions.create(
