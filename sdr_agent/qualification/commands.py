@@ -239,11 +239,11 @@ def _grounded(kind: str, value: str, message: str) -> bool:
     said_words = set(said.split())
     if _DIGIT.search(message) and kind in _NUMERIC_TYPES:
         return True
-    if kind == "money":
-        return any(_is_amount_word(word, _AMOUNT_WORDS) for word in said_words)
-    if kind == "timeframe":
-        # The value's own time words must be in the message ("mes que vem" for "next month" is not enough).
-        return any(_is_amount_word(word, frozenset(said_words)) for word in simplify(value).split() if len(word) > 2)
+    if kind in _NUMERIC_TYPES:
+        # An amount needs a number word; otherwise the value's own words ("não sei", "ano que vem") must be there.
+        value_words = [word for word in simplify(value).split() if len(word) > 2]
+        return (kind == "money" and any(_is_amount_word(word, _AMOUNT_WORDS) for word in said_words)) or (
+            bool(value_words) and all(_is_amount_word(word, frozenset(said_words)) for word in value_words))
     if kind in _QUOTED_TYPES:
         wanted = [word for word in simplify(value).split() if len(word) > 1]
         if kind in ("email", "phone"):
@@ -261,7 +261,11 @@ def _mentions(option: Option, message: str) -> bool:
     """Whether the message names the option, allowing for typos ("fundadro", "gerentee")."""
     said = simplify(message)
     names = [*option.labels.values(), *(word for words in option.keywords.values() for word in words)]
-    return any(fuzz.partial_ratio(simplify(name), said) >= _TYPO_SCORE for name in names if len(simplify(name)) > 2)
+    said_words = set(said.split())
+    folded = [simplify(name) for name in names]
+    # Short names ("vp", "ceo") only as whole words; longer ones also with a typo.
+    return any(name in said_words or (len(name) > 3 and fuzz.partial_ratio(name, said) >= _TYPO_SCORE)
+               for name in folded if name)
 
 
 def _entry(entries: tuple[Entry, ...], topic: str) -> Entry | None:
