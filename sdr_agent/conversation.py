@@ -41,6 +41,7 @@ from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .understanding.history import recent_turns
 from .understanding.service import Understanding
+from .understanding.usage import store_model_turns
 from .understanding.voice_notes import VoiceNotes
 from .worker.dispatch import Dispatcher
 
@@ -296,6 +297,7 @@ class ConversationService:
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
         _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now, notes.seconds_in_stage)
         _store_questions(session, lead.id, message.channel, result, now)
+        store_model_turns(session, lead.id, message.channel, state.stage, notes.model_turns, now)
         notes.never_send(*(question.text for question in result.questions))
         notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
         _apply_state(lead, result.state, now)
@@ -352,7 +354,7 @@ class ConversationService:
             notes.outbox_ids.extend(outbox_ids)
             return result
         result = step(self.flow, state, turn) if self.understanding is None else self.understanding.step(
-            self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone)
+            self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone, notes.model_turns.append)
         if (question or correction) and desk is not None:
             result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}

@@ -1,17 +1,21 @@
 """The model in the real conversation path, over loopback: rules first, commands validated, fallbacks, once only."""
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable, Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from sdr_agent.models import ModelTurn
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import CallSession, WebhookClient, new_message_sid, reply_texts, whatsapp_form
+from tests.admin.conftest import ADMIN_PASSWORD, log_in
 from tests.conftest import BACKEND_MATRIX, base_config
-from tests.dbcheck import lead_by_phone
+from tests.dbcheck import lead_by_phone, rows
 from tests.fake_llm import Answer, FakeModel, commands, hang, malformed, refused, status
 from tests.parallel import post_all
 
@@ -29,7 +33,8 @@ def model() -> Iterator[FakeModel]:
 @pytest.fixture
 def app_config(database_url: str, redis_url: str | None, model: FakeModel) -> dict[str, str]:
     return base_config(database_url, redis_url, SDR_LLM_API_KEY="sk-test", SDR_LLM_BASE_URL=model.base_url,
-                       SDR_LLM_MODEL="fake-small", SDR_LLM_TIMEOUT_MS="1500", SDR_LLM_VOICE_TIMEOUT_MS="700")
+                       SDR_LLM_MODEL="fake-small", SDR_LLM_TIMEOUT_MS="1500", SDR_LLM_VOICE_TIMEOUT_MS="700",
+                       ADMIN_PASSWORD=ADMIN_PASSWORD)
 
 
 @pytest.fixture
@@ -162,3 +167,31 @@ def test_a_voice_turn_uses_the_voice_budget(app: Flask, model: FakeModel) -> Non
     spoken = call.say("hmm é complicado, deixa eu pensar")
     assert time.monotonic() - started < 0.7 + 0.5  # the voice budget, far under the WhatsApp one
     assert spoken and len(model.requests) == 1
+
+
+@BACKEND_MATRIX
+def test_each_model_turn_is_stored_with_its_outcome_and_cost(app: Flask, send: Send, model: FakeModel) -> None:
+    to_budget(send)
+    model.then(commands(set_slot("budget", "50000")), status(500), status(500))
+    sid = new_message_sid()
+    send(PHONE, "cinquentinha por mês", sid=sid)
+    send(PHONE, "cinquentinha por mês", sid=sid)  # a retry: replayed, nothing new stored
+    send(PHONE, "hmm deixa eu ver")
+    turns = rows(app, ModelTurn)
+    assert [(t.stage, t.outcome) for t in turns] == [("budget", "applied"), ("timeline", "server_error")]
+    assert turns[0].commands == [{"command": "set_slot", "slot": "budget"}]  # names, never the value
+    assert turns[0].input_tokens > 0 and turns[0].output_tokens > 0 and turns[0].model == "fake-small"
+
+
+def test_the_dashboard_counts_model_calls_fallbacks_and_tokens(app: Flask, send: Send, model: FakeModel,
+                                                               client: FlaskClient) -> None:
+    to_budget(send)
+    model.then(commands(set_slot("budget", "50000")), status(500), status(500))
+    send(PHONE, "cinquentinha por mês")
+    send(PHONE, "hmm deixa eu ver")
+    assert log_in(client).status_code == 303
+    page = client.get("/admin").get_data(as_text=True)
+    table = page[page.index('id="model-table"'):]
+    cells = re.findall(r'<td class="num">(\d+)</td>', table)[:4]
+    turns = rows(app, ModelTurn)
+    assert cells == ["2", "1", str(sum(t.input_tokens for t in turns)), str(sum(t.output_tokens for t in turns))]

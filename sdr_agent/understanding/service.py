@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from redis import Redis
@@ -26,6 +27,17 @@ _CERTAIN = frozenset({EventKind.OPTED_OUT, EventKind.OPTED_IN, EventKind.RESET_R
                       EventKind.CONFIRMATION_REQUESTED, EventKind.DECLINED})
 
 
+@dataclass
+class ModelRecord:
+    """What one model-assisted turn did, stored with the turn (never the values the model proposed)."""
+
+    outcome: str = "rules"  # applied | rules | the fallback reason
+    commands: list[dict[str, str]] = field(default_factory=list)
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class Understanding:
     """Reads a message with the rules, and with the model when the rules could not."""
 
@@ -40,20 +52,27 @@ class Understanding:
         return cls(settings, CircuitBreaker(redis)) if settings.uses("understand") else None
 
     def step(self, flow: Flow, state: LeadState, turn: Turn, history: Callable[[], Sequence[HistoryTurn]],
-             phone: str | None = None) -> StepResult:
-        """The rules' step, or the step of the model's validated commands when the rules did not understand."""
+             phone: str | None = None, record: Callable[[ModelRecord], None] = lambda record: None) -> StepResult:
+        """The rules' step, or the step of the model's validated commands when the rules did not understand.
+
+        `record` hears what a model-assisted turn did, to be stored with the turn.
+        """
         rules = step(flow, state, turn)
         if not needs_model(state, turn, rules):
             return rules
         channel = turn.channel
+        noted = ModelRecord(model=self.client.model)
+        record(noted)
         if not self.breaker.allows():
+            noted.outcome = "circuit_open"
             telemetry.ai_fallback("circuit_open", state.stage, channel)
             return rules
         messages = build_messages(flow, state, turn.text, history(), phone, with_topics=self.settings.uses("answer"))
         with telemetry.ai_agent(self.client.model) as agent:
             try:
-                commands = self._ask(messages, agent, state, channel, voice=channel == VOICE)
+                commands = self._ask(messages, agent, state, channel, channel == VOICE, noted)
             except ModelFailure as failure:
+                noted.outcome = failure.reason
                 if self.breaker.failed():
                     log.warning("language model circuit opened after repeated failures")
                 telemetry.ai_fallback(failure.reason, state.stage, channel)
@@ -63,13 +82,16 @@ class Understanding:
             if not self.settings.uses("answer"):
                 # Without `answer`, questions are matched to the knowledge by the rules' matcher only.
                 commands = [Command(c.name, c.slot, c.value, None) for c in commands]
+            noted.commands = [{key: value for key, value in (("command", c.name), ("slot", c.slot), ("topic", c.topic))
+                               if value is not None} for c in commands]
             result = apply_commands(flow, state, turn, commands)
+            noted.outcome = "applied" if result is not None else "rules"
             for command in commands if result is not None else ():
                 agent.tool(command.name)
         return result if result is not None else rules
 
     def _ask(self, messages: list[dict[str, str]], agent: telemetry.AgentSpan, state: LeadState, channel: str,
-             voice: bool) -> list[Command]:
+             voice: bool, noted: ModelRecord) -> list[Command]:
         """The model's commands within the channel's budget (one retry that fits); ModelFailure otherwise."""
 
         def attempt(timeout_s: float) -> list[Command]:
@@ -83,6 +105,9 @@ class Understanding:
                 agent.chat(self.client.model, started, ended, failure=outcome.reason)
                 return
             completion = calls[-1]
+            noted.model = completion.model
+            noted.input_tokens += completion.input_tokens or 0
+            noted.output_tokens += completion.output_tokens or 0
             agent.chat(completion.model, started, ended, input_tokens=completion.input_tokens,
                        output_tokens=completion.output_tokens, finish_reason=completion.finish_reason)
             telemetry.ai_usage(completion.model, completion.input_tokens, completion.output_tokens, state.stage,
