@@ -1,7 +1,6 @@
 """A hard deadline around model calls: the caller never waits past it, and retries only what still fits."""
 from __future__ import annotations
 
-import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -14,7 +13,8 @@ MIN_ATTEMPT_S = 0.5  # less than this left: a second attempt could not finish, s
 MAX_ATTEMPTS = 2
 # Calls run on these threads so the turn can stop waiting at the deadline even if a read trickles on;
 # an abandoned call ends by its own (same) HTTP timeout, so the pool never fills with hung calls for long.
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="llm-call")
+# Sized above the request threads a worker process runs, so a turn never queues for a thread.
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="llm-call")
 
 
 class Deadline:
@@ -55,8 +55,9 @@ def within(deadline: Deadline, attempt: Callable[[float], T],
 
 
 def _bounded(attempt: Callable[[float], T], timeout_s: float) -> T:
-    # The worker runs in a copy of this context, so whatever it records joins this turn's trace.
-    future = _POOL.submit(contextvars.copy_context().run, attempt, timeout_s)
+    # Not in this turn's context: a call abandoned at the deadline must not touch the turn's telemetry
+    # scope while the turn goes on; the turn records the call's span itself (telemetry.AgentSpan.chat).
+    future = _POOL.submit(attempt, timeout_s)
     try:
         return future.result(timeout=timeout_s)
     except FutureTimeout:
