@@ -94,6 +94,16 @@ def delivered_metric(sink: SentrySink, name: str) -> list[dict[str, Any]]:
     return [m for m in sink.metrics() if m["name"] == name]
 
 
+def test_what_the_turn_set_in_motion_is_a_tool_span(traced: Flask, sentry_sink: SentrySink,  # noqa: F811
+                                                     model: FakeModel) -> None:
+    webhooks = to_budget(traced)
+    model.then(commands({"command": "request_human", "slot": None, "value": None, "topic": None}))
+    webhooks.send_whatsapp(PHONE, "prefiro resolver isso com gente de verdade")
+    delivered(sentry_sink, lambda: spans_of(sentry_sink, "gen_ai.execute_tool"))
+    tools = [span["data"]["gen_ai.tool.name"] for span in spans_of(sentry_sink, "gen_ai.execute_tool")]
+    assert tools == ["request_human", "hand_off"]
+
+
 @pytest.mark.parametrize("failure, title, reason", [
     ([status(500), status(500)], "Language model failure", "server_error"),
     ([hang()], "Language model timeout", "timeout"),

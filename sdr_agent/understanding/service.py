@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 VOICE = "voice"
 # The rules were certain: a command they recognised (stop, restart, a person, help) costs no call.
+# What a model-assisted step set in motion, as Sentry tool names: the service acts on these events
+# (hand-off notification, CRM push and meeting offer, callback request to the team).
+_TOOLS = {EventKind.HANDOFF_REQUESTED: "hand_off", EventKind.QUALIFIED: "crm_push", EventKind.DISQUALIFIED: "crm_push",
+          EventKind.CALLBACK_REQUESTED: "callback_request", EventKind.OPTED_OUT: "opt_out"}
 _CERTAIN = frozenset({EventKind.OPTED_OUT, EventKind.OPTED_IN, EventKind.RESET_REQUESTED, EventKind.HELP_SHOWN,
                       EventKind.SLOT_FILLED, EventKind.SLOT_CORRECTED, EventKind.CALLBACK_REQUESTED,
                       EventKind.CONFIRMATION_REQUESTED, EventKind.DECLINED})
@@ -88,6 +92,9 @@ class Understanding:
             noted.outcome = "applied" if result is not None else "rules"
             for command in commands if result is not None else ():
                 agent.tool(command.name)
+            for event in result.events if result is not None else ():
+                if event.kind in _TOOLS:
+                    agent.tool(_TOOLS[event.kind])
         return result if result is not None else rules
 
     def _ask(self, messages: list[dict[str, str]], agent: telemetry.AgentSpan, state: LeadState, channel: str,
