@@ -23,6 +23,7 @@ class LlmSettings:
     voice_timeout_ms: int = DEFAULT_VOICE_TIMEOUT_MS
     features: frozenset[str] = frozenset()
     transcribe_model: str = DEFAULT_TRANSCRIBE_MODEL
+    prices: tuple[float, float] | None = None  # USD per million input and output tokens, for cost estimates
 
     @property
     def enabled(self) -> bool:
@@ -32,6 +33,12 @@ class LlmSettings:
     def uses(self, feature: str) -> bool:
         """Whether `feature` (understand, answer, transcribe) is on."""
         return self.enabled and feature in self.features
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """Estimated USD cost of these tokens at SDR_LLM_PRICES; None when no prices are set."""
+        if self.prices is None:
+            return None
+        return (input_tokens * self.prices[0] + output_tokens * self.prices[1]) / 1_000_000
 
     def budget_ms(self, voice: bool) -> int:
         """The hard time budget of one turn's model calls on this channel."""
@@ -74,4 +81,19 @@ def read_llm_settings(environ: Mapping[str, str]) -> LlmSettings:
         voice_timeout_ms=milliseconds("SDR_LLM_VOICE_TIMEOUT_MS", DEFAULT_VOICE_TIMEOUT_MS),
         features=features if api_key is not None else frozenset(),
         transcribe_model=text("SDR_TRANSCRIBE_MODEL") or DEFAULT_TRANSCRIBE_MODEL,
+        prices=_prices(text("SDR_LLM_PRICES")),
     )
+
+
+def _prices(raw: str | None) -> tuple[float, float] | None:
+    """"0.15,0.60": USD per million input tokens, then per million output tokens."""
+    if raw is None:
+        return None
+    try:
+        input_price, output_price = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"SDR_LLM_PRICES must be two numbers, USD per million input and output tokens "
+                         f"(e.g. 0.15,0.60), got {raw!r}") from None
+    if input_price < 0 or output_price < 0:
+        raise ValueError(f"SDR_LLM_PRICES must not be negative, got {raw!r}")
+    return input_price, output_price

@@ -811,8 +811,8 @@ def ai_agent(model: str) -> Iterator[AgentSpan]:
 
 
 def ai_usage(model: str, input_tokens: int | None, output_tokens: int | None, stage: str | None,
-             channel: str) -> None:
-    """`sdr.llm.calls` and `sdr.llm.tokens` metrics per stage (tokens by kind), for cost dashboards."""
+             channel: str, cost_usd: float | None = None) -> None:
+    """`sdr.llm.calls`, `sdr.llm.tokens` (by kind) and, with prices set, `sdr.llm.cost` metrics per stage."""
     if not _state.enabled:
         return
     attributes = {"model": model, "stage": stage or UNKNOWN, "channel": channel}
@@ -820,6 +820,8 @@ def ai_usage(model: str, input_tokens: int | None, output_tokens: int | None, st
     for kind, tokens in (("input", input_tokens), ("output", output_tokens)):
         if tokens:
             sentry_metrics.count("sdr.llm.tokens", tokens, attributes={**attributes, "kind": kind})
+    if cost_usd is not None:
+        sentry_metrics.distribution("sdr.llm.cost", cost_usd, unit="usd", attributes=attributes)
 
 
 def ai_fallback(reason: str, stage: str | None, channel: str) -> None:

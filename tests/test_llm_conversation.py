@@ -34,7 +34,7 @@ def model() -> Iterator[FakeModel]:
 def app_config(database_url: str, redis_url: str | None, model: FakeModel) -> dict[str, str]:
     return base_config(database_url, redis_url, SDR_LLM_API_KEY="sk-test", SDR_LLM_BASE_URL=model.base_url,
                        SDR_LLM_MODEL="fake-small", SDR_LLM_TIMEOUT_MS="1500", SDR_LLM_VOICE_TIMEOUT_MS="700",
-                       ADMIN_PASSWORD=ADMIN_PASSWORD)
+                       SDR_LLM_PRICES="1000,2000", ADMIN_PASSWORD=ADMIN_PASSWORD)
 
 
 @pytest.fixture
@@ -194,4 +194,7 @@ def test_the_dashboard_counts_model_calls_fallbacks_and_tokens(app: Flask, send:
     table = page[page.index('id="model-table"'):]
     cells = re.findall(r'<td class="num">(\d+)</td>', table)[:4]
     turns = rows(app, ModelTurn)
-    assert cells == ["2", "1", str(sum(t.input_tokens for t in turns)), str(sum(t.output_tokens for t in turns))]
+    input_tokens, output_tokens = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
+    assert cells == ["2", "1", str(input_tokens), str(output_tokens)]
+    cost = (input_tokens * 1000 + output_tokens * 2000) / 1_000_000
+    assert f'<td class="num">{cost:.4f}</td>' in table

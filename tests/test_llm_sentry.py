@@ -35,7 +35,8 @@ def traced(database_url: str, redis_url: str | None, sentry_dsn: str,  # noqa: F
     telemetry.shutdown_telemetry()
     app = traced_app(base_config(database_url, redis_url, SENTRY_DSN=sentry_dsn, SENTRY_RELEASE="test",
                                  SDR_LLM_API_KEY="sk-test", SDR_LLM_BASE_URL=model.base_url,
-                                 SDR_LLM_MODEL="fake-small", SDR_LLM_TIMEOUT_MS="800"))
+                                 SDR_LLM_MODEL="fake-small", SDR_LLM_TIMEOUT_MS="800",
+                                 SDR_LLM_PRICES="0.15,0.60"))
     yield app
     finish_background_work(app)
     with app.app_context():
@@ -80,6 +81,8 @@ def test_a_model_assisted_turn_is_an_agent_span_with_chat_and_tool_children(trac
     tools = [span["data"]["gen_ai.tool.name"] for span in spans_of(sentry_sink, "gen_ai.execute_tool")]
     assert tools == ["set_slot", "chitchat"]
     assert delivered_metric(sentry_sink, "sdr.llm.tokens")
+    [cost] = delivered_metric(sentry_sink, "sdr.llm.cost")
+    assert 0 < cost["value"] < 0.01 and cost["attributes"]["stage"]["value"] == "budget"
 
     # What the lead wrote, what the model was told and what it answered never reach Sentry.
     raw = sentry_sink.raw_bytes()

@@ -11,7 +11,7 @@ from sdr_agent.llm_settings import FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("SDR_LLM_API_KEY", "SDR_LLM_BASE_URL", "SDR_LLM_MODEL", "SDR_LLM_TIMEOUT_MS", "SDR_LLM_VOICE_TIMEOUT_MS",
-         "SDR_LLM_FEATURES", "SDR_TRANSCRIBE_MODEL")
+         "SDR_LLM_FEATURES", "SDR_TRANSCRIBE_MODEL", "SDR_LLM_PRICES")
 
 
 def test_no_key_means_no_model() -> None:
@@ -42,10 +42,18 @@ def test_features_and_budgets_are_read() -> None:
     ("SDR_LLM_TIMEOUT_MS", "soon", "SDR_LLM_TIMEOUT_MS"),
     ("SDR_LLM_VOICE_TIMEOUT_MS", "0", "SDR_LLM_VOICE_TIMEOUT_MS"),
     ("SDR_LLM_BASE_URL", "ftp://example.com", "SDR_LLM_BASE_URL"),
+    ("SDR_LLM_PRICES", "cheap", "SDR_LLM_PRICES"),
+    ("SDR_LLM_PRICES", "0.15,-1", "SDR_LLM_PRICES"),
 ])
 def test_invalid_values_name_the_variable(name: str, value: str, said: str) -> None:
     with pytest.raises(ConfigError, match=said):
         Settings.from_env({"SDR_LLM_API_KEY": "k", name: value})
+
+
+def test_prices_give_a_cost_estimate() -> None:
+    llm = Settings.from_env({"SDR_LLM_API_KEY": "k", "SDR_LLM_PRICES": "0.15, 0.60"}).llm
+    assert llm.cost(1_000_000, 500_000) == pytest.approx(0.45)
+    assert Settings.from_env({"SDR_LLM_API_KEY": "k"}).llm.cost(1000, 1000) is None
 
 
 def test_blueprint_and_env_example_list_every_setting() -> None:

@@ -91,7 +91,8 @@ def overview() -> ResponseReturnValue:
         funnel_rows = funnel(session, steps, period, channel)
         daily = daily_outcomes(session, period, channel)
         questions = unanswered_questions(session, period, channel)
-        model_days = daily_model_usage(session, period.start, period.end)
+        model_days = daily_model_usage(session, period.start, period.end,
+                                       current_app.extensions["sdr_settings"].llm.cost)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
         funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions, model_days=model_days,

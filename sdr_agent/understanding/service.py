@@ -118,7 +118,8 @@ class Understanding:
             agent.chat(completion.model, started, ended, input_tokens=completion.input_tokens,
                        output_tokens=completion.output_tokens, finish_reason=completion.finish_reason)
             telemetry.ai_usage(completion.model, completion.input_tokens, completion.output_tokens, state.stage,
-                               channel)
+                               channel, self.settings.cost(completion.input_tokens or 0,
+                                                           completion.output_tokens or 0))
 
         calls: list[Completion] = []
         return within(Deadline(self.settings.budget_ms(voice)), attempt, traced)

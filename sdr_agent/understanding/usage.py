@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
@@ -37,9 +37,11 @@ class ModelDay:
     fallbacks: int
     input_tokens: int
     output_tokens: int
+    cost_usd: float | None  # estimated at today's SDR_LLM_PRICES; None without prices
 
 
-def daily_model_usage(session: Session, start: datetime, end: datetime) -> list[ModelDay]:
+def daily_model_usage(session: Session, start: datetime, end: datetime,
+                      cost: Callable[[int, int], float | None] = lambda i, o: None) -> list[ModelDay]:
     """Per day of the period, newest first; an empty list when the model was never asked."""
     day = func.date(ModelTurn.created_at)
     query = (
@@ -49,5 +51,6 @@ def daily_model_usage(session: Session, start: datetime, end: datetime) -> list[
         .where(ModelTurn.created_at >= start, ModelTurn.created_at < end)
         .group_by(day).order_by(day.desc())
     )
-    return [ModelDay(str(row[0]), int(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
+    return [ModelDay(str(row[0]), int(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0),
+                     cost(int(row[3] or 0), int(row[4] or 0)))
             for row in session.execute(query)]
