@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .outbound.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, parse_quiet_hours
 from .llm_settings import LlmSettings, read_llm_settings
+from .outbound.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, parse_quiet_hours
 from .scheduling import SchedulingConfig, SchedulingConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -21,11 +21,12 @@ from .schema import COMMANDS_SCHEMA, parse_commands
 log = logging.getLogger(__name__)
 
 VOICE = "voice"
-# The rules were certain: a command they recognised (stop, restart, a person, help) costs no call.
 # What a model-assisted step set in motion, as Sentry tool names: the service acts on these events
 # (hand-off notification, CRM push and meeting offer, callback request to the team).
 _TOOLS = {EventKind.HANDOFF_REQUESTED: "hand_off", EventKind.QUALIFIED: "crm_push", EventKind.DISQUALIFIED: "crm_push",
           EventKind.CALLBACK_REQUESTED: "callback_request", EventKind.OPTED_OUT: "opt_out"}
+# The rules were certain: a command they recognised (stop, restart, a person, help) or an answer they read
+# costs no call.
 _CERTAIN = frozenset({EventKind.OPTED_OUT, EventKind.OPTED_IN, EventKind.RESET_REQUESTED, EventKind.HELP_SHOWN,
                       EventKind.SLOT_FILLED, EventKind.SLOT_CORRECTED, EventKind.CALLBACK_REQUESTED,
                       EventKind.CONFIRMATION_REQUESTED, EventKind.DECLINED})
