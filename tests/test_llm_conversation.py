@@ -14,7 +14,7 @@ from sdr_agent.models import ModelTurn
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import CallSession, WebhookClient, new_message_sid, reply_texts, whatsapp_form
 from tests.admin.conftest import ADMIN_PASSWORD, log_in
-from tests.conftest import BACKEND_MATRIX, base_config
+from tests.conftest import BACKEND_MATRIX, base_config, close_app, make_app, signed_post
 from tests.dbcheck import lead_by_phone, rows
 from tests.fake_llm import Answer, FakeModel, commands, hang, malformed, refused, status
 from tests.parallel import post_all
@@ -198,3 +198,19 @@ def test_the_dashboard_counts_model_calls_fallbacks_and_tokens(app: Flask, send:
     assert cells == ["2", "1", str(input_tokens), str(output_tokens)]
     cost = (input_tokens * 1000 + output_tokens * 2000) / 1_000_000
     assert f'<td class="num">{cost:.4f}</td>' in table
+
+
+def test_without_answer_the_model_cannot_pick_a_knowledge_entry(database_url: str, model: FakeModel) -> None:
+    app = make_app(base_config(database_url, None, SDR_LLM_API_KEY="sk-test", SDR_LLM_BASE_URL=model.base_url,
+                               SDR_LLM_FEATURES="understand"))
+    try:
+        client = app.test_client()
+        for text in ("oi", "sim", "Ana Souza", "Acme", "1", "Queremos automatizar o atendimento de vendas"):
+            signed_post(client, "/twilio/whatsapp", whatsapp_form(PHONE, text))
+        model.then(commands({"command": "question", "slot": None, "value": None, "topic": "pricing"}))
+        response = signed_post(client, "/twilio/whatsapp", whatsapp_form(PHONE, "e o trem sai por quanto, sô?"))
+        flow = app.extensions["sdr_flow"]
+        assert texts(response)[0] == flow.knowledge.reply("noted", "pt-BR")  # the rules' matcher found no entry
+        assert "knowledge_topics" not in model.requests[0].prompt_text
+    finally:
+        close_app(app)
