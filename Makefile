@@ -6,7 +6,7 @@ PORT ?= 8000
 # `make bench BENCH_PLAN=smoke` is the quick run `make test` also does; the default is the full one.
 BENCH_PLAN ?= full
 
-.PHONY: run test bench clean
+.PHONY: run test bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# Scores the configured model (SDR_LLM_API_KEY, SDR_LLM_BASE_URL, SDR_LLM_MODEL) on the labelled lead
+# messages and writes docs/evaluation.md; the test suite runs the same scoring against its loopback model.
+eval: $(VENV)/.runtime
+	$(BIN)/python -m sdr_agent.understanding.evaluation
 
 # Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults: 127.0.0.1, database
 # `test`, Redis db 4) and Debian's wrk, installed here when missing and we may. Writes docs/benchmarks.md.

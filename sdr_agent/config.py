@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .llm_settings import LlmSettings, read_llm_settings
 from .outbound.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, parse_quiet_hours
 from .scheduling import SchedulingConfig, SchedulingConfigError
 
@@ -104,6 +105,7 @@ class Settings:
     lead_timezone: ZoneInfo  # the zone quiet hours are read in (SDR_BOOKING_TIMEZONE)
     signature_alert_threshold: int  # refused Twilio signatures per route and window before a warning event
     signature_alert_window_seconds: float
+    llm: LlmSettings = LlmSettings()  # the optional language model; off without SDR_LLM_API_KEY
 
     @property
     def can_send_whatsapp(self) -> bool:
@@ -199,6 +201,7 @@ class Settings:
             lead_timezone=scheduling.zone,
             signature_alert_threshold=reader.positive_int("SDR_SIGNATURE_ALERT_THRESHOLD", 5),
             signature_alert_window_seconds=reader.positive_float("SDR_SIGNATURE_ALERT_WINDOW_SECONDS", 300.0),
+            llm=_llm(env_map),
         )
 
     def replace(self, **changes: object) -> "Settings":
@@ -275,6 +278,13 @@ def _scheduling(environ: Mapping[str, str]) -> SchedulingConfig:
     try:
         return SchedulingConfig.from_env(environ)
     except SchedulingConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _llm(environ: Mapping[str, str]) -> LlmSettings:
+    try:
+        return read_llm_settings(environ)
+    except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
 

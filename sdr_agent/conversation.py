@@ -42,6 +42,10 @@ from .ratelimit import Verdict
 from .scheduling import detect_booking_intent
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
+from .understanding.history import recent_turns
+from .understanding.service import Understanding
+from .understanding.usage import store_model_turns
+from .understanding.voice_notes import VoiceNotes
 from .worker.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -107,6 +111,9 @@ class ConversationService:
         self.settings = settings
         self.clock = clock
         self.flow_version = f"{flow.name}:{flow.version}"
+        self.understanding = Understanding.from_settings(settings.llm, gate.redis)  # None: the rules alone
+        self.voice_notes = VoiceNotes.from_settings(settings.llm, settings.twilio_account_sid,
+                                                    settings.twilio_auth_token)
 
     def handle(self, message: InboundMessage, render: Render) -> Reply:
         """Process a message or voice turn once; a repeated provider key gets the stored reply."""
@@ -249,6 +256,10 @@ class ConversationService:
                 notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
         state = self._country_language(self._state_of(lead, now, notes), message.phone)
+        heard = self.voice_notes.transcribed(message, state.language, state.stage) if self.voice_notes else None
+        if heard is not None:
+            notes.never_send(heard.text)
+            message = heard  # the transcript is the lead's text: stored, read by the rules, replayed on retries
         call = self._call_of(session, lead, message, now) if message.channel == VOICE else None
         if call is None:
             thread_id, resumed = self._current_thread(session, lead, message.channel, now, notes)
@@ -290,6 +301,7 @@ class ConversationService:
         _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
         _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now, notes.seconds_in_stage)
         _store_questions(session, lead.id, message.channel, result, now)
+        store_model_turns(session, lead.id, message.channel, state.stage, notes.model_turns, now)
         notes.never_send(*(question.text for question in result.questions))
         notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
         _apply_state(lead, result.state, now)
@@ -342,7 +354,8 @@ class ConversationService:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
-        result = step(self.flow, state, turn)
+        result = step(self.flow, state, turn) if self.understanding is None else self.understanding.step(
+            self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone, notes.model_turns.append)
         if (question or correction) and desk is not None:
             result = desk.offer_again(result)  # the engine answered; the slots are still open
         kinds = {event.kind for event in result.events}

@@ -213,6 +213,27 @@ class OperatorSession(db.Model):  # type: ignore[name-defined]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class ModelTurn(db.Model):  # type: ignore[name-defined]
+    """A turn the language model was asked about: what it proposed (no values), what it cost, how it ended.
+
+    Nothing in it identifies the lead beyond `lead_id`, so erasure keeps it for the counts, like stage events.
+    """
+
+    __tablename__ = "model_turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(40))  # where the lead was when the turn began
+    # "applied" (its commands made the step), "rules" (nothing usable) or the fallback reason (timeout…).
+    outcome: Mapped[str] = mapped_column(String(40))
+    commands: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)  # names, slots and topics; never values
+    model: Mapped[str | None] = mapped_column(String(120))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class LeadQuestion(db.Model):  # type: ignore[name-defined]
     """A question a lead asked during qualification, answered from the knowledge or noted for the specialist."""
 

@@ -30,6 +30,8 @@ SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "authorization", "c
 KEPT_KEY_SUFFIXES = ("trace_id", "span_id", "event_id", "check_in_id", "profiler_id", "replay_id", "segment_id",
                      "thread.id", "thread_id")
 KEPT_KEYS = frozenset({"release", "timestamp", "start_timestamp", "time_unix_nano"})
+# Sentry's AI-monitoring fields for token usage: numbers, although their names contain "token".
+TOKEN_COUNT_KEYS = frozenset({"gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.total_tokens"})
 # Stack frame fields describe our code, not data: passed through unscanned, which also keeps
 # scrubbing an error event cheap.
 CODE_KEYS = frozenset({"pre_context", "context_line", "post_context", "abs_path", "filename", "module",
@@ -197,6 +199,8 @@ def is_sensitive_key(key: str) -> bool:
     if key in TWILIO_FIELDS or key.startswith(TWILIO_FIELD_PREFIXES):
         return True
     normal = key.lower().replace("-", "_")
+    if normal in TOKEN_COUNT_KEYS:
+        return False  # counts of a model's tokens, not credentials
     return normal in PERSONAL_KEYS or any(part in normal for part in SECRET_KEY_PARTS)
 
 

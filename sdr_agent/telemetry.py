@@ -29,6 +29,7 @@ from sentry_sdk import metrics as sentry_metrics
 from sentry_sdk.consts import OP
 from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.integrations.modules import ModulesIntegration
+from sentry_sdk.integrations.openai import OpenAIIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger, ignore_logger_for_sentry_logs
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.integrations.rq import RqIntegration
@@ -169,7 +170,10 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         # Per-statement and per-command spans and breadcrumbs cost every request (traced or not) more
         # than the rest of the SDK together (docs/benchmarks.md); the sdr.* spans time the same phases.
         # The module list attached to every error event is read from disk once per worker, mid-traffic.
-        "disabled_integrations": [SqlalchemyIntegration(), RedisIntegration(), ModulesIntegration()],
+        # The OpenAI integration would record the model calls a second time, from the call's worker thread:
+        # the gen_ai spans are ours (understanding/), and prompts and completions are never recorded.
+        "disabled_integrations": [SqlalchemyIntegration(), RedisIntegration(), ModulesIntegration(),
+                                  OpenAIIntegration()],
         # gzip level 1 instead of the SDK's 9: a few percent larger uploads for a fraction of the CPU.
         "_experiments": {"transport_compression_level": TRANSPORT_COMPRESSION_LEVEL},
         "transport": BackingOffTransport,
@@ -746,6 +750,88 @@ def question_asked(answered: bool, stage: str | None, channel: str) -> None:
         return
     sentry_metrics.count("sdr.question.asked", 1, attributes={
         "result": "answered" if answered else "noted", "stage": stage or UNKNOWN, "channel": channel})
+
+
+AGENT_OP = "gen_ai.invoke_agent"
+CHAT_OP = "gen_ai.chat"
+TOOL_OP = "gen_ai.execute_tool"
+AGENT_NAME = "sdr-understanding"
+
+
+class AgentSpan:
+    """The model-assisted part of a turn; its calls and tools become child spans (never prompts or completions)."""
+
+    def __init__(self, span: Span | None) -> None:
+        self._span = span
+
+    def chat(self, model: str, started: float, ended: float, *, input_tokens: int | None = None,
+             output_tokens: int | None = None, finish_reason: str | None = None, failure: str | None = None) -> None:
+        """One gen_ai.chat child (model, tokens, finish reason) between two wall-clock times."""
+        if self._span is None:
+            return
+        child = self._span.start_child(op=CHAT_OP, name=f"chat {model}",
+                                       start_timestamp=datetime.fromtimestamp(started, timezone.utc))
+        data = _present({"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": model,
+                         "gen_ai.usage.input_tokens": input_tokens, "gen_ai.usage.output_tokens": output_tokens,
+                         "gen_ai.usage.total_tokens": (input_tokens or 0) + (output_tokens or 0)
+                         if input_tokens is not None or output_tokens is not None else None,
+                         "gen_ai.response.finish_reasons": [finish_reason] if finish_reason else None,
+                         "error.type": failure})
+        for key, value in data.items():
+            child.set_data(key, value)
+        if failure is not None:
+            child.set_status("deadline_exceeded" if failure == "timeout" else "internal_error")
+        child.finish(end_timestamp=datetime.fromtimestamp(ended, timezone.utc))
+
+    def tool(self, name: str) -> None:
+        """A gen_ai.execute_tool child for one thing the turn did on the model's word (set_slot, question…)."""
+        if self._span is None:
+            return
+        with self._span.start_child(op=TOOL_OP, name=f"execute_tool {name}") as child:
+            child.set_data("gen_ai.operation.name", "execute_tool")
+            child.set_data("gen_ai.tool.name", name)
+
+
+@contextmanager
+def ai_agent(model: str) -> Iterator[AgentSpan]:
+    """A gen_ai.invoke_agent span around the model-assisted part of the current turn (a no-op untraced)."""
+    trace = _current_trace.get()
+    if not _state.enabled or trace is None or not trace._sampled():
+        yield AgentSpan(None)
+        return
+    started = time.monotonic()
+    with sentry_sdk.start_span(op=AGENT_OP, name=f"invoke_agent {AGENT_NAME}") as span:
+        for key, value in {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME,
+                           "gen_ai.system": "openai", "gen_ai.request.model": model}.items():
+            span.set_data(key, value)
+        try:
+            yield AgentSpan(span)
+        finally:
+            trace._record_span(AGENT_OP, AGENT_NAME, (time.monotonic() - started) * 1000)
+
+
+def ai_usage(model: str, input_tokens: int | None, output_tokens: int | None, stage: str | None,
+             channel: str, cost_usd: float | None = None) -> None:
+    """`sdr.llm.calls`, `sdr.llm.tokens` (by kind) and, with prices set, `sdr.llm.cost` metrics per stage."""
+    if not _state.enabled:
+        return
+    attributes = {"model": model, "stage": stage or UNKNOWN, "channel": channel}
+    sentry_metrics.count("sdr.llm.calls", 1, attributes=attributes)
+    for kind, tokens in (("input", input_tokens), ("output", output_tokens)):
+        if tokens:
+            sentry_metrics.count("sdr.llm.tokens", tokens, attributes={**attributes, "kind": kind})
+    if cost_usd is not None:
+        sentry_metrics.distribution("sdr.llm.cost", cost_usd, unit="usd", attributes=attributes)
+
+
+def ai_fallback(reason: str, stage: str | None, channel: str) -> None:
+    """Warning "Language model timeout" / "Language model failure" (reason as a tag) and `sdr.llm.fallback`."""
+    if not _state.enabled:
+        return
+    tags = {"reason": reason, "stage": stage or UNKNOWN, "channel": channel}
+    sentry_metrics.count("sdr.llm.fallback", 1, attributes=tags)
+    title = "Language model timeout" if reason == "timeout" else "Language model failure"
+    sentry_sdk.capture_message(title, level="warning", tags=tags, fingerprint=["llm-fallback", reason])
 
 
 def thread_reset(reason: str, thread_age_s: float, stage: str | None, error: BaseException | None = None, *,

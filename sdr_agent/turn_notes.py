@@ -40,6 +40,7 @@ class TurnNotes:
     stage: str | None = None  # the stage the turn started in
     outbox_ids: list[int] = field(default_factory=list)  # sends the turn queued, handed to the worker after commit
     lock_wait: tuple[float, float] | None = None  # (waited, timeout) in ms when the lead's lock timed out
+    model_turns: list[Any] = field(default_factory=list)  # what the language model did, stored with the turn
 
     def failed(self, error: BaseException) -> None:
         """Report an error now, before it is logged: the SDK then drops the logging integration's copy,
@@ -50,6 +51,7 @@ class TurnNotes:
         self.error = error
         self.resets.clear()
         self.outbox_ids.clear()
+        self.model_turns.clear()
         self.silent = False
         telemetry.capture_error(error, self.stage, self.trace.channel)
 

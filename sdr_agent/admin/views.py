@@ -12,6 +12,7 @@ from .. import telemetry
 from ..models import Lead
 from ..qualification import STAGE_NEW, TERMINAL_STAGES
 from ..outbound.leads import not_given_slots
+from ..understanding.usage import daily_model_usage
 from .actions import LeadActions, LeadNotFound
 from .chart import funnel_chart
 from .export import csv_lines
@@ -92,9 +93,11 @@ def overview() -> ResponseReturnValue:
         daily = daily_outcomes(session, period, channel)
         questions = unanswered_questions(session, period, channel)
         queue = handoff_queue(session)
+        model_days = daily_model_usage(session, period.start, period.end,
+                                       current_app.extensions["sdr_settings"].llm.cost)
     return render_template(
         "admin/overview.html", period=period, channel=channel, channels=CHANNELS,
-        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions,
+        funnel=funnel_rows, chart=funnel_chart(funnel_rows), daily=daily, questions=questions, model_days=model_days,
         queue=queue, handoff_webhook=bool(current_app.extensions["sdr_settings"].handoff_webhook_url),
     )
 
