@@ -204,6 +204,10 @@ CONVERSATIONS: dict[str, tuple[str, str, Script, dict[str, Any]]] = {
         ("na verdade eu sou diretora comercial", "Em qual empresa", "company"),
         ("Acme", "O que você gostaria de resolver", "need"),
     ], {"role": "director", "company": "Acme"}),
+    "pt a repeated yes is not a name": ("pt-BR", "whatsapp", PT_START + [
+        ("Simmm", "nome", "name"),
+        ("Rui", "Em qual empresa", "company"),
+    ], {"name": "Rui"}),
     "en name after an ok": ("en", "whatsapp", EN_START + [
         ("ok, it's Mary", "Which company", "company"),
     ], {"name": "Mary"}),

@@ -5,6 +5,7 @@ import re
 
 from ..language import STOPWORDS
 from ..textnorm import EMAIL_PATTERN, NON_ANSWERS, URL_PATTERN, fold, simplify
+from .consent import parse as parse_consent
 from .result import REJECTED, ParseResult, accepted
 
 MAX_WORDS = 5
@@ -58,6 +59,9 @@ _CONNECTORS = frozenset({"e", "and", "from", "at", "of", "aqui", "here", "meu", 
 
 def parse(text: str, language: str) -> ParseResult:
     """A name given as the answer to "what's your name?"."""
+    # A bare yes or no ("Simmm", "yep", a caller's "sim") answers an earlier question, never this one.
+    if len(text.split()) == 1 and parse_consent(text, language).ok:
+        return REJECTED
     folded = fold(text.strip())
     start = _LEAD_IN.match(folded)
     direct = _name_at(text.strip(), start.end() if start else 0, require_capital=False)
