@@ -20,7 +20,8 @@ from werkzeug.test import TestResponse
 
 from sdr_agent import create_app
 from sdr_agent.extensions import db
-from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, sign, whatsapp_form
+from sdr_agent.qualification import Flow
+from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID, WebhookClient, sign, whatsapp_form
 from sdr_agent.worker.dispatch import InlineDispatcher
 from tests.http_recorder import HttpRecorder, answer_ok
 
@@ -34,6 +35,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 TABLES = ("operator_sessions", "bookings", "outbox", "calls", "stage_events", "messages", "conversation_threads", "leads")
 
+BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 BACKEND_MATRIX = pytest.mark.parametrize(
     ("database_url", "redis_url"),
     [("sqlite", "absent"), ("sqlite", "redis"), ("postgresql", "absent"), ("postgresql", "redis")],
@@ -219,6 +221,18 @@ def finish_background_work(app: Flask) -> None:
     dispatcher = app.extensions["sdr_dispatcher"]
     if isinstance(dispatcher, InlineDispatcher):
         dispatcher.join()
+
+
+@pytest.fixture
+def webhooks(app: Flask) -> WebhookClient:
+    """Signed webhooks into the app, as Twilio sends them (WhatsApp messages and calls)."""
+    return WebhookClient(app)
+
+
+@pytest.fixture
+def flow(app: Flask) -> Flow:
+    """The app's loaded qualification flow."""
+    return app.extensions["sdr_flow"]
 
 
 @pytest.fixture

@@ -6,28 +6,17 @@ from flask import Flask
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
-from tests.conftest import Clock
+from tests.conftest import BOTH_DATABASES, Clock
 from tests.dbcheck import lead_by_phone
 
 BR_PHONE = "+5511987650801"
 US_PHONE = "+14155550801"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 QUALIFY = {
     "pt-BR": (BR_PHONE, ["oi", "sim", "Ana Souza", "Acme", "1", "Queremos automatizar a qualificação", "50 mil",
                          "este mês", "ana@acme.com.br"]),
     "en": (US_PHONE, ["Hi", "yes", "Jane Doe", "Umbrella", "1", "We need to automate lead qualification", "$50k",
                       "this month", "jane@umbrella.com"]),
 }
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 @BOTH_DATABASES

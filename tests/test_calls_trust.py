@@ -8,28 +8,17 @@ from sdr_agent import create_app
 from sdr_agent.extensions import db
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import CallSession, WebhookClient
-from tests.conftest import Clock, base_config, close_app
+from tests.conftest import BOTH_DATABASES, Clock, base_config, close_app
 from tests.dbcheck import lead_by_phone
 
 BR_PHONE = "+5511987650701"
 US_PHONE = "+14155550701"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 TO_TIMELINE = {
     "pt-BR": (BR_PHONE, ["sim", "Ana Souza", "Acme", "diretora", "organizar o funil de vendas", "cinquenta mil reais"],
               "em dois meses"),
     "en": (US_PHONE, ["yes", "Jane Doe", "Umbrella", "director", "organise our sales pipeline", "fifty thousand dollars"],
            "in two months"),
 }
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 def started(webhooks: WebhookClient, phone: str) -> CallSession:

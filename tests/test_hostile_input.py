@@ -12,17 +12,15 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from sdr_agent.simulator import EXAMPLE_ACCOUNT_SID
-from tests.conftest import signed_post
+from tests.conftest import BOTH_DATABASES, signed_post
 
 LIMIT = 64 * 1024  # SDR_MAX_REQUEST_BYTES default
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 HYPOTHESIS = settings(max_examples=100, deadline=None,
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 UNIQUE = itertools.count(1)

@@ -6,22 +6,12 @@ from flask import Flask
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
+from tests.conftest import BOTH_DATABASES
 from tests.dbcheck import lead_by_phone
 
 BR_PHONE = "+5511987650501"
 US_PHONE = "+14155550501"
 UK_PHONE = "+447700900501"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 def consent(flow: Flow, language: str) -> str:

@@ -37,11 +37,6 @@ def app_config(database_url: str, redis_url: str | None, model: FakeModel) -> di
                        SDR_LLM_PRICES="1000,2000", ADMIN_PASSWORD=ADMIN_PASSWORD)
 
 
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
-
-
 def texts(response: TestResponse) -> list[str]:
     assert response.status_code == 200
     return reply_texts(response.get_data(as_text=True))

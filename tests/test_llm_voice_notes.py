@@ -44,11 +44,6 @@ def app_config(database_url: str, redis_url: str | None, model: FakeModel, featu
                        SDR_LLM_FEATURES=features, SDR_TRANSCRIBE_MODEL="fake-whisper", ADMIN_PASSWORD=ADMIN_PASSWORD)
 
 
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
-
-
 def voice_note(send: Send, model: FakeModel, name: str = "note", sid: str | None = None) -> TestResponse:
     media_url = model.base_url.removesuffix("/v1") + f"/media/{name}"
     return send(PHONE, "", sid=sid, NumMedia="1", MediaUrl0=media_url, MediaContentType0="audio/ogg")

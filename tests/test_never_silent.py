@@ -11,28 +11,17 @@ from sdr_agent import create_app
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
 from tests.admin.conftest import ADMIN_PASSWORD, log_in
-from tests.conftest import Clock, base_config, close_app
+from tests.conftest import BOTH_DATABASES, Clock, base_config, close_app
 from tests.dbcheck import lead_by_phone
 
 BR_PHONE = "+5511987650401"
 US_PHONE = "+14155550401"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
 def app_config(database_url: str, redis_url: str | None) -> dict[str, str]:
     """The usual test environment (no hand-off webhook) plus a dashboard password."""
     return base_config(database_url, redis_url, ADMIN_PASSWORD=ADMIN_PASSWORD)
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 @BOTH_DATABASES

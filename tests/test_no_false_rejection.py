@@ -6,27 +6,17 @@ from flask import Flask
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
+from tests.conftest import BOTH_DATABASES
 from tests.dbcheck import StageEvent, lead_by_phone, rows
 
 BR_PHONE = "+5511987650301"
 US_PHONE = "+14155550301"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 TO_BUDGET = {
     "pt-BR": (BR_PHONE, ["oi", "sim", "Ana Souza", "Acme", "4", "Queremos organizar o funil de vendas"]),
     "en": (US_PHONE, ["Hello! I would like to know more about your service.", "yes", "Jane Doe", "Umbrella", "4",
                       "We want to organise our sales pipeline"]),
 }
 EMAIL = {"pt-BR": "ana@acme.com.br", "en": "jane@umbrella.com"}
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 def to_budget(webhooks: WebhookClient, language: str) -> str:

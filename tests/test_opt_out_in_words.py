@@ -6,13 +6,12 @@ from flask import Flask
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
-from tests.conftest import Clock
+from tests.conftest import BOTH_DATABASES, Clock
 from tests.dbcheck import lead_by_phone
 from tests.test_booking import QUALIFY_EN, QUALIFY_PT, bookings
 
 BR_PHONE = "+5511987650201"
 US_PHONE = "+14155550201"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 # Up to the company question, in each language.
 TO_COMPANY = {"pt-BR": (BR_PHONE, QUALIFY_PT[:3]), "en": (US_PHONE, QUALIFY_EN[:3])}
 
@@ -21,11 +20,6 @@ TO_COMPANY = {"pt-BR": (BR_PHONE, QUALIFY_PT[:3]), "en": (US_PHONE, QUALIFY_EN[:
 def webhooks(app: Flask, clock: Clock) -> WebhookClient:
     app.extensions["sdr_outbound"].clock = clock
     return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 @BOTH_DATABASES

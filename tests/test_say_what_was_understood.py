@@ -6,21 +6,11 @@ from flask import Flask
 
 from sdr_agent.qualification import Flow
 from sdr_agent.simulator import WebhookClient
+from tests.conftest import BOTH_DATABASES
 from tests.dbcheck import ConversationThread, lead_by_phone, rows
 
 BR_PHONE = "+5511987650601"
 US_PHONE = "+14155550601"
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture
-def webhooks(app: Flask) -> WebhookClient:
-    return WebhookClient(app)
-
-
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
 
 
 @BOTH_DATABASES

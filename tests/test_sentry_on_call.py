@@ -9,7 +9,6 @@ from typing import Any, Iterator
 
 import pytest
 import redis
-from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select, text
@@ -17,7 +16,7 @@ from sqlalchemy import func, select, text
 from sdr_agent import conversation, telemetry
 from sdr_agent.admin import filters as admin_filters
 from sdr_agent.extensions import db
-from sdr_agent.models import ConversationThread, Lead, Message, OutboxItem
+from sdr_agent.models import ConversationThread, Lead, Message
 from sdr_agent.outbound.delivery import deliver
 from sdr_agent.outbound.outbox import WHATSAPP, add_outbox_item
 from sdr_agent.phone import phone_hash

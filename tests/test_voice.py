@@ -28,11 +28,6 @@ def webhooks(app: Flask) -> WebhookClient:
     return WebhookClient(app)
 
 
-@pytest.fixture
-def flow(app: Flask) -> Flow:
-    return app.extensions["sdr_flow"]
-
-
 def gather_of(twiml: str) -> ElementTree.Element:
     """The single <Gather> of a response that keeps listening."""
     root = ElementTree.fromstring(twiml)

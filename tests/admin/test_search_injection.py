@@ -6,14 +6,14 @@ import io
 import re
 from urllib.parse import urlencode
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.conftest import BOTH_DATABASES
 
 from .conftest import add_lead
 
 LEAD_LINK = re.compile(r'href="/admin/leads/(\d+)"')
-BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def seed(app: Flask) -> dict[str, int]:
