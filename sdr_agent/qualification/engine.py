@@ -84,7 +84,7 @@ def _read(draft: Draft, question: QuestionStage | None) -> None:
     elif state.stage in OUTCOME_STAGES and (corrections := _corrections(draft, None) or _late_facts(draft)):
         _correct_after_outcome(draft, corrections)
     elif state.stage == BOOKED and (facts := _late_facts(draft)):
-        _store_late_facts(draft, facts)  # the meeting stands; only the lead's details change
+        _store_corrections(draft, facts)  # the meeting stands; only the lead's details change
     elif state.stage in TERMINAL_STAGES:
         if not draft.aside:
             draft.say("done")
@@ -214,8 +214,8 @@ def _late_facts(draft: Draft) -> list[tuple[QuestionStage, Any]]:
     return late_facts(draft.flow, draft.state.slots, draft.text, draft.state.language, draft.turn.now)
 
 
-def _store_late_facts(draft: Draft, facts: list[tuple[QuestionStage, Any]]) -> None:
-    """Store facts sent after the outcome without deciding it again, and say so."""
+def _store_corrections(draft: Draft, facts: list[tuple[QuestionStage, Any]]) -> None:
+    """Store corrected or late answers (the score follows) and say so briefly; the caller decides what next."""
     for stage, value in facts:
         draft.fill(stage, value)
         draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
@@ -225,23 +225,13 @@ def _store_late_facts(draft: Draft, facts: list[tuple[QuestionStage, Any]]) -> N
 
 def _correct(draft: Draft, question: QuestionStage, corrections: list[tuple[QuestionStage, Any]]) -> None:
     """Replace the corrected answers (the score follows), say so briefly, and ask the open question again."""
-    for stage, value in corrections:
-        draft.fill(stage, value)
-        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
-    knowledge = draft.flow.knowledge
-    if knowledge is not None:
-        draft.reply(knowledge.reply("corrected", draft.state.language))
+    _store_corrections(draft, corrections)
     draft.ask(question)
 
 
 def _correct_after_outcome(draft: Draft, corrections: list[tuple[QuestionStage, Any]]) -> None:
     """A correction after the outcome ("errei o e-mail, é …"): stored, and the outcome decided again on it."""
-    for stage, value in corrections:
-        draft.fill(stage, value)
-        draft.emit(EventKind.SLOT_CORRECTED, slot=stage.slot, stage=stage.id)
-    knowledge = draft.flow.knowledge
-    if knowledge is not None:
-        draft.reply(knowledge.reply("corrected", draft.state.language))
+    _store_corrections(draft, corrections)
     before = draft.state.stage
     decided = scoring.outcome(draft.flow, draft.state.slots, draft.state.score)
     if decided.stage != before:
