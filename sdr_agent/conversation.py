@@ -40,6 +40,7 @@ from .outbound.triggers import queue_for_events
 from .outbound.whatsapp_sender import in_window
 from .ratelimit import Verdict
 from .scheduling import detect_booking_intent
+from .slow_calls import CallOutside
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
 from .understanding.history import recent_turns
@@ -232,7 +233,25 @@ class ConversationService:
         self, sid: str, phone: str, lead_key: str, notes: TurnNotes, work: Callable[[Session, Lead, datetime], Reply],
         serialized: bool = False,
     ) -> Reply:
-        """`work` in one transaction under the lead's row lock, unless `sid` already has a stored reply."""
+        """`work` in one transaction under the lead's row lock, unless `sid` already has a stored reply.
+
+        Under the lead's Redis lock (`serialized`), a slow call `work` needs is made between two runs of the
+        transaction, with no connection held (see SlowCalls).
+        """
+        notes.slow_calls.may_defer = serialized
+        while True:
+            try:
+                return self._transaction(sid, phone, lead_key, notes, work, serialized)
+            except CallOutside as deferred:
+                notes.rolled_back()
+                with notes.trace.span("sdr.outside", "slow call, no transaction"):
+                    notes.slow_calls.make(deferred)
+
+    def _transaction(
+        self, sid: str, phone: str, lead_key: str, notes: TurnNotes, work: Callable[[Session, Lead, datetime], Reply],
+        serialized: bool,
+    ) -> Reply:
+        """One run of `work` in a transaction (see _in_transaction)."""
         now = self.clock()
         with self.session_factory() as session, session.begin():
             with notes.trace.span("sdr.load", "lead and retry check"):
@@ -256,7 +275,10 @@ class ConversationService:
                 notes: TurnNotes) -> Reply:
         """One engine step for a WhatsApp message or a voice turn, stored with its reply."""
         state = self._country_language(self._state_of(lead, now, notes), message.phone)
-        heard = self.voice_notes.transcribed(message, state.language, state.stage) if self.voice_notes else None
+        heard = None
+        if self.voice_notes is not None and self.voice_notes.carries_voice_note(message):
+            heard = notes.slow_calls.answer(("transcribe", message.sid), lambda: self.voice_notes.transcribed(
+                message, state.language, state.stage))
         if heard is not None:
             notes.never_send(heard.text)
             message = heard  # the transcript is the lead's text: stored, read by the rules, replayed on retries
@@ -354,19 +376,28 @@ class ConversationService:
             result, outbox_ids = desk.reply(session, lead.id, state, turn.text, turn.now)
             notes.outbox_ids.extend(outbox_ids)
             return result
-        result = step(self.flow, state, turn) if self.understanding is None else self.understanding.step(
-            self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone, notes.model_turns.append)
-        if (question or correction) and desk is not None:
-            result = desk.offer_again(result)  # the engine answered; the slots are still open
-        kinds = {event.kind for event in result.events}
-        if desk is not None and EventKind.QUALIFIED in kinds:
-            result = desk.offer_after_qualifying(session, result, turn.now)
-        if self.booking is not None and state.stage == BOOKED and kinds & {EventKind.OPTED_OUT, EventKind.RESET_REQUESTED,
-                                                                            EventKind.HANDOFF_REQUESTED}:
-            # Whoever stops, starts over or asks for a person no longer holds the slot.
-            result, outbox_ids = self.booking.release(session, lead.id, result, turn.now)
-            notes.outbox_ids.extend(outbox_ids)
-        return result
+
+        def booking_follow_up(result: StepResult) -> tuple[StepResult, list[str]]:
+            """The meeting offer after qualifying, or the booking released; with the tool names of what was done."""
+            tools: list[str] = []
+            if (question or correction) and desk is not None:
+                result = desk.offer_again(result)  # the engine answered; the slots are still open
+            kinds = {event.kind for event in result.events}
+            if desk is not None and EventKind.QUALIFIED in kinds:
+                result = desk.offer_after_qualifying(session, result, turn.now)
+                tools.append("offer_meeting")
+            if self.booking is not None and state.stage == BOOKED and kinds & {
+                    EventKind.OPTED_OUT, EventKind.RESET_REQUESTED, EventKind.HANDOFF_REQUESTED}:
+                # Whoever stops, starts over or asks for a person no longer holds the slot.
+                result, outbox_ids = self.booking.release(session, lead.id, result, turn.now)
+                notes.outbox_ids.extend(outbox_ids)
+                tools.append("cancel_meeting")
+            return result, tools
+
+        if self.understanding is None:
+            return booking_follow_up(step(self.flow, state, turn))[0]
+        return self.understanding.step(self.flow, state, turn, lambda: recent_turns(session, lead.id), lead.phone,
+                                       notes.model_turns.append, notes.slow_calls, booking_follow_up)
 
     def _state_of(self, lead: Lead, now: datetime, notes: TurnNotes) -> LeadState:
         """The lead's engine state, noting how long they have been at its stage."""

@@ -793,21 +793,26 @@ class AgentSpan:
 
 
 @contextmanager
-def ai_agent(model: str) -> Iterator[AgentSpan]:
-    """A gen_ai.invoke_agent span around the model-assisted part of the current turn (a no-op untraced)."""
+def ai_agent(model: str, started: float | None = None) -> Iterator[AgentSpan]:
+    """A gen_ai.invoke_agent span around the model-assisted part of the current turn (a no-op untraced).
+
+    `started` (wall-clock seconds) backdates the span to when the model was first asked, for a turn that
+    asked it before its transaction and records the calls afterwards.
+    """
     trace = _current_trace.get()
     if not _state.enabled or trace is None or not trace._sampled():
         yield AgentSpan(None)
         return
-    started = time.monotonic()
-    with sentry_sdk.start_span(op=AGENT_OP, name=f"invoke_agent {AGENT_NAME}") as span:
+    began = started if started is not None else time.time()
+    with sentry_sdk.start_span(op=AGENT_OP, name=f"invoke_agent {AGENT_NAME}",
+                               start_timestamp=datetime.fromtimestamp(began, timezone.utc)) as span:
         for key, value in {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME,
                            "gen_ai.system": "openai", "gen_ai.request.model": model}.items():
             span.set_data(key, value)
         try:
             yield AgentSpan(span)
         finally:
-            trace._record_span(AGENT_OP, AGENT_NAME, (time.monotonic() - started) * 1000)
+            trace._record_span(AGENT_OP, AGENT_NAME, (time.time() - began) * 1000)
 
 
 def ai_usage(model: str, input_tokens: int | None, output_tokens: int | None, stage: str | None,

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from . import telemetry
 from .messages import Reply
 from .qualification import EventKind
+from .slow_calls import SlowCalls
 
 # Engine events that end a qualification, and the outcome name they are reported under.
 OUTCOMES = {
@@ -41,6 +42,14 @@ class TurnNotes:
     outbox_ids: list[int] = field(default_factory=list)  # sends the turn queued, handed to the worker after commit
     lock_wait: tuple[float, float] | None = None  # (waited, timeout) in ms when the lead's lock timed out
     model_turns: list[Any] = field(default_factory=list)  # what the language model did, stored with the turn
+    slow_calls: SlowCalls = field(default_factory=SlowCalls)  # model and transcription answers, made outside
+
+    def rolled_back(self) -> None:
+        """Forget what a rolled-back run of the turn noted: its resets and queued sends never happened."""
+        self.resets.clear()
+        self.outbox_ids.clear()
+        self.model_turns.clear()
+        self.silent = False
 
     def failed(self, error: BaseException) -> None:
         """Report an error now, before it is logged: the SDK then drops the logging integration's copy,
@@ -49,10 +58,7 @@ class TurnNotes:
         What the failed attempt noted was rolled back with it: its resets and queued sends never happened.
         """
         self.error = error
-        self.resets.clear()
-        self.outbox_ids.clear()
-        self.model_turns.clear()
-        self.silent = False
+        self.rolled_back()
         telemetry.capture_error(error, self.stage, self.trace.channel)
 
     def never_send(self, *values: Any) -> None:

@@ -81,6 +81,8 @@ class FakeModel:
     media: dict[str, bytes] = field(default_factory=dict)  # GET /media/<name>, as Twilio serves MediaUrl
     media_auth: str | None = None  # the Authorization header media downloads must carry
     downloads: list[dict[str, str]] = field(default_factory=list)  # headers of every media GET
+    # Called with every POST (chat or transcription) as it arrives, while the service waits for the answer.
+    observe: Callable[[Request], None] = field(default=lambda request: None)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: LoopbackServer | None = None
 
@@ -136,6 +138,7 @@ class FakeModel:
                     self._transcribe(raw)
                     return
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(raw or b"{}"))
+                model.observe(request)
                 answer = model._next(request)
                 time.sleep(answer.delay_s)
                 if answer.status != 200:
@@ -149,6 +152,7 @@ class FakeModel:
 
             def _transcribe(self, raw: bytes) -> None:
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, {"bytes": len(raw)})
+                model.observe(request)
                 with model._lock:
                     model.requests.append(request)
                     answer = model.transcripts.popleft() if model.transcripts else Answer(content="")

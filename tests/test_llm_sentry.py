@@ -107,6 +107,21 @@ def test_what_the_turn_set_in_motion_is_a_tool_span(traced: Flask, sentry_sink: 
     assert tools == ["request_human", "hand_off"]
 
 
+def test_a_meeting_offered_on_the_models_word_is_a_tool_span_of_its_agent(traced: Flask,
+                                                                          sentry_sink: SentrySink,  # noqa: F811
+                                                                          model: FakeModel) -> None:
+    webhooks = to_budget(traced)
+    webhooks.send_whatsapp(PHONE, "R$ 20 mil por mês")
+    webhooks.send_whatsapp(PHONE, "em 2 meses")
+    model.then(commands({"command": "set_slot", "slot": "email", "value": "ana@acme.com.br", "topic": None}))
+    webhooks.send_whatsapp(PHONE, "anota aí: ana @ acme . com . br")
+    delivered(sentry_sink, lambda: spans_of(sentry_sink, "gen_ai.execute_tool"))
+    [agent] = spans_of(sentry_sink, "gen_ai.invoke_agent")
+    tools = spans_of(sentry_sink, "gen_ai.execute_tool")
+    assert [span["data"]["gen_ai.tool.name"] for span in tools] == ["set_slot", "crm_push", "offer_meeting"]
+    assert {span["parent_span_id"] for span in tools} == {agent["span_id"]}
+
+
 @pytest.mark.parametrize("failure, title, reason", [
     ([status(500), status(500)], "Language model failure", "server_error"),
     ([hang()], "Language model timeout", "timeout"),

@@ -34,10 +34,14 @@ class VoiceNotes:
         """Voice notes are transcribed only with the `transcribe` feature on."""
         return cls(settings, account_sid, auth_token) if settings.uses("transcribe") else None
 
+    @staticmethod
+    def carries_voice_note(message: InboundMessage) -> bool:
+        """Whether the message is a voice note alone (no text of its own), the kind that is transcribed."""
+        return not message.text and _audio_index(message) is not None
+
     def transcribed(self, message: InboundMessage, language: str, stage: str | None) -> InboundMessage | None:
         """The message with the voice note's transcript as its text; None when there is none to use."""
-        index = next((i for i, item in enumerate(message.media)
-                      if (item.get("content_type") or "").startswith("audio/")), None)
+        index = _audio_index(message)
         if index is None or message.text:
             return None
         item = message.media[index]
@@ -93,3 +97,9 @@ class _Unusable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _audio_index(message: InboundMessage) -> int | None:
+    """Where the first audio item is among the message's media."""
+    return next((i for i, item in enumerate(message.media) if (item.get("content_type") or "").startswith("audio/")),
+                None)
