@@ -7,12 +7,15 @@ from sdr_agent.config import resolve_environment
 # Local development listens on loopback only; a deployment on every interface (Render routes to PORT).
 _HOST = "127.0.0.1" if resolve_environment(os.environ) == "development" else "0.0.0.0"
 bind = f"{_HOST}:{os.environ.get('PORT', '8000')}"
-# Threads, not processes, carry concurrency: a webhook mostly waits on PostgreSQL and Redis.
-# A thread also waits on a client that sends its headers slowly; 2 × 16 threads keep the
-# service answering while a few dozen such sockets hang (see README, "Slow clients").
+# Threads, not processes, carry concurrency: a webhook mostly waits on PostgreSQL and Redis, and with
+# a language model on, for seconds on the model (with no database connection held: see
+# docs/architecture.md, "A slow model"). 2 × 64 threads let 64 leads wait on a 1.5 s model at once
+# while health checks, status callbacks and calls still find a free thread; 2 × 16 made the second
+# half of them wait a whole model answer more (docs/benchmarks.md, "Slow model"). A thread also waits
+# on a client that sends its headers slowly (see README, "Slow clients").
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("GUNICORN_THREADS", "64"))
 # Twilio gives up on a webhook after 15 s; a stuck request must die well before that.
 timeout = 10
 graceful_timeout = 8

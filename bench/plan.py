@@ -34,13 +34,17 @@ class Plan:
     # alternating rounds: the throughput and p99 targets compare the service with the reference.
     stack_rounds: int
     stack_round_messages: int
+    # The slow-model scenario: this many leads answer a question only the model reads (1.5 s), 64 at a time;
+    # also run with these thread counts per worker, to show what the default is chosen over.
+    slow_model_leads: int = 64
+    slow_model_compare_threads: tuple[int, ...] = ()
     sentry_rates: tuple[float | None, ...] = (None, 0.1, 1.0)
 
 
 FULL = Plan(name="full", floor_warmup=2_000, floor_messages=20_000, warmup=1_000, checkpoint=5_000, messages=20_000,
             seed_leads=100_000, history_messages=1_000, history_rounds=40, window=256, overview_rounds=10,
             cost_warmup=1_000, cost_rounds=6, cost_round_messages=1_500, growth_rounds=6, growth_round_messages=1_500,
-            stack_rounds=6, stack_round_messages=2_000)
+            stack_rounds=6, stack_round_messages=2_000, slow_model_leads=320, slow_model_compare_threads=(16,))
 # Enough messages for the first 64 leads to finish the script, so ordering is checked too.
 SMOKE = Plan(name="smoke", floor_warmup=50, floor_messages=200, warmup=50, checkpoint=150, messages=600,
              seed_leads=1_000, history_messages=1_000, history_rounds=3, window=64, overview_rounds=2,

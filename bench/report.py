@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 from .probe import Cost
-from .run import FLOOR_LABEL, GROWN_LABEL, GrowthComparison, Results, sentry_label
+from .run import FLOOR_LABEL, GROWN_LABEL, SLOW_MODEL_CONCURRENCY, GrowthComparison, Results, sentry_label
+from .slow_model import MODEL_DELAY_S
 from .targets import Verdict, cpu_ratio, judge, rss_growth
 from .workload import SCRIPT
 
@@ -145,6 +146,24 @@ def growth_table(results: Results) -> str:
     return _table(["scenario", "throughput", "p50 ms", "p99 ms", "ratio"], rows)
 
 
+def slow_model_table(results: Results) -> str:
+    """The slow-model scenario: replies through the model, and what needs no model meanwhile."""
+    if not results.slow_model:
+        return "not measured\n"
+    rows = []
+    for run in results.slow_model:
+        for name, latencies in (("lead replies (through the model)", run.replies), ("/healthz", run.health),
+                                ("message status callbacks", run.status_callbacks), ("call openings", run.voice)):
+            rows.append([f"{run.label} ({run.workers} × {run.threads})", name, f"{len(latencies.samples):,}",
+                         f"{latencies.p50:,.0f}", f"{latencies.p95:,.0f}", f"{latencies.max:,.0f}",
+                         str(latencies.errors)])
+    header = ["gunicorn", "requests", "count", "p50 ms", "p95 ms", "max ms", "errors"]
+    notes = [f"- {run.label}: {run.throughput:.1f} model-assisted replies/s over {run.elapsed_s:.1f} s; the model "
+             f"was asked {run.model_requests:,} times, at most {run.model_peak_in_flight} at once; "
+             f"{run.at_next_stage} / {run.leads} leads moved on to the next question" for run in results.slow_model]
+    return _table(header, rows) + "\n" + "\n".join(notes) + "\n"
+
+
 def memory_table(results: Results) -> str:
     """RSS of each worker after warm-up, at the checkpoint and at the end."""
     plan = results.plan
@@ -194,6 +213,9 @@ def latest_section(results: Results) -> str:
         f"### Throughput and latency, one load run each ({results.connections} connections)",
         "",
         load_table(results),
+        f"### Slow model ({MODEL_DELAY_S:g} s per answer, {SLOW_MODEL_CONCURRENCY} leads writing at once)",
+        "",
+        slow_model_table(results),
         "### Sentry cost (local envelope sink)",
         "",
         sentry_table(results),

@@ -24,6 +24,7 @@ from .plan import Plan
 from .probe import Cost, HistoryComparison, Probe, compare_history, mid_flow_cost, new_lead_cost
 from .seed import SeedResult, add_history, seed
 from .server import GunicornServer, gunicorn_setting
+from .slow_model import SlowModel, SlowModelRun, model_env, run_slow_model, scenario_log
 from .workload import MID_FLOW_STEP, SCRIPT, Turn, completed_leads, phone_of, text_of, turns, write_requests
 
 # Longer than the SDK's batch interval (5 s plus up to 1 s), so batched logs and metrics are sent.
@@ -34,6 +35,7 @@ PROBE_RATE_LIMIT = 1_000  # messages per window for the probes' leads (see Bench
 
 FLOOR_LABEL = "floor (bare Flask)"
 REFERENCE_LABEL = "reference (lean, same stack)"
+SLOW_MODEL_CONCURRENCY = 64  # leads writing at once in the slow-model scenario
 GROWN_LABEL = "service, Sentry off, grown DB"
 
 
@@ -150,6 +152,7 @@ class Results:
     growth: GrowthComparison | None = None
     stack: StackComparison | None = None
     runs: list[LoadRun] = field(default_factory=list)
+    slow_model: list[SlowModelRun] = field(default_factory=list)  # the defaults first, then the comparisons
     duration_s: float = 0.0
 
     def run(self, label: str) -> LoadRun:
@@ -200,6 +203,7 @@ class Bench:
         results.counts_empty = self.counts(2)
         results.runs.append(self.floor())
         results.stack = self.stack_comparison()
+        results.slow_model = self.slow_model()
         for rate in self.plan.sentry_rates:
             results.runs.append(self.service(sentry_label(rate), "empty", rate))
         results.sentry_cost = self.sentry_cost()
@@ -286,6 +290,23 @@ class Bench:
                        sent=len(batch), stored=self._stored_inbound(run), finished_leads=len(finished),
                        **self._final_stages(run, finished, self.results.final_stage),
                        transactions_at_sink=transactions if rate is not None else None)
+
+    def slow_model(self) -> list[SlowModelRun]:
+        """A language model answering in 1.5 s and 64 leads writing at once: the service with its defaults,
+        then with fewer threads per worker for comparison, each on the benchmark's database."""
+        runs = []
+        workers = gunicorn_setting("workers")
+        for threads in (None, *self.plan.slow_model_compare_threads):
+            overrides = {} if threads is None else {"GUNICORN_THREADS": str(threads)}
+            label = "defaults" if threads is None else f"{workers} × {threads} threads"
+            run = self._take_run()
+            phones = [phone_of(run, lead) for lead in range(self.plan.slow_model_leads)]
+            with SlowModel() as model:
+                env = model_env({**service_env(self.database_url, self.redis_url), **overrides}, model)
+                with GunicornServer("app:app", env, scenario_log(self.workdir, label)) as server:
+                    runs.append(run_slow_model(self.app, server, model, phones, SLOW_MODEL_CONCURRENCY, label,
+                                               workers, threads or gunicorn_setting("threads"), self.probe.stage))
+        return runs
 
     def sentry_cost(self) -> SentryCost:
         """One service per Sentry setting, started together and warmed up, then driven in turns, round

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .run import REFERENCE_LABEL, LoadRun, Results, sentry_label
+from .run import REFERENCE_LABEL, SLOW_MODEL_CONCURRENCY, LoadRun, Results, sentry_label
 
 # Against the lean reference of the same job on the same stack (bench/reference_app.py), measured in
 # the same alternating rounds; the bare-Flask floor stays in the report for reference only.
@@ -17,6 +17,10 @@ MAX_GROWN_LATENCY_RATIO = 1.2
 MAX_RSS_MB = 150.0
 MAX_RSS_GROWTH = 0.05
 MAX_OVERVIEW_MS = 150.0
+# With a model answering in 1.5 s: leads' replies within its latency + 1 s at p95; what needs no model
+# (health checks, status callbacks, call openings) never waits behind it.
+MAX_SLOW_MODEL_OVERHEAD_MS = 1000.0
+MAX_BYSTANDER_P95_MS = 500.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ def judge(results: Results) -> list[Verdict]:
         verdicts.append(Verdict(f"p99 at {results.connections} connections ≤ {MAX_P99_TO_REFERENCE:g} × reference's "
                                 "(alternating rounds, worst service side)",
                                 f"{worst:.1f} ms against {limit:.1f} ms", worst <= limit))
+    verdicts.extend(slow_model_verdicts(results))
     for rate, limit in ((1.0, MAX_CPU_RATIO_FULL_TRACING), (0.1, MAX_CPU_RATIO_SAMPLED)):
         cpu = cpu_ratio(results, rate)
         verdicts.append(Verdict(f"CPU/message, Sentry {rate:g} ≤ {limit:.2f} × off", f"{cpu:.3f} ×", cpu <= limit))
@@ -81,6 +86,27 @@ def judge(results: Results) -> list[Verdict]:
     verdicts.append(Verdict(f"RSS growth {results.plan.checkpoint:,} → {results.plan.messages:,} messages < "
                             f"{MAX_RSS_GROWTH:.0%}", f"worst {growth:+.1%}", growth < MAX_RSS_GROWTH))
     return verdicts
+
+
+def slow_model_verdicts(results: Results) -> list[Verdict]:
+    """The slow-model targets, judged on the run with the default settings."""
+    if not results.slow_model:
+        return []
+    run = results.slow_model[0]
+    limit = run.model_delay_ms + MAX_SLOW_MODEL_OVERHEAD_MS
+    moved = run.at_next_stage == run.leads and not run.replies.errors
+    bystanders = {"/healthz": run.health, "status callbacks": run.status_callbacks, "call openings": run.voice}
+    worst_name, worst = max(bystanders.items(), key=lambda item: item[1].p95)
+    errors = sum(latencies.errors for latencies in bystanders.values())
+    return [
+        Verdict(f"model at {run.model_delay_ms / 1000:g} s, {run.leads} leads {SLOW_MODEL_CONCURRENCY} at a time: "
+                f"reply p95 ≤ model + {MAX_SLOW_MODEL_OVERHEAD_MS / 1000:g} s, every lead answered and moved on",
+                f"p95 {run.replies.p95:,.0f} ms against {limit:,.0f} ms; {run.replies.errors} errors, "
+                f"{run.at_next_stage} / {run.leads} moved on", run.replies.p95 <= limit and moved),
+        Verdict(f"meanwhile /healthz, status callbacks, call openings p95 ≤ {MAX_BYSTANDER_P95_MS:.0f} ms, no errors",
+                f"worst {worst_name} p95 {worst.p95:,.0f} ms; {errors} errors",
+                worst.p95 <= MAX_BYSTANDER_P95_MS and not errors),
+    ]
 
 
 def cpu_ratio(results: Results, rate: float) -> float:

@@ -73,6 +73,20 @@ def test_floor_reference_and_service_are_driven_in_alternating_rounds(smoke: Res
 
 
 @pytest.mark.slow
+def test_a_slow_model_is_waited_on_by_every_lead_at_once_and_nothing_else_waits(smoke: Results) -> None:
+    [run] = smoke.slow_model
+    assert run.label == "defaults" and run.leads == SMOKE.slow_model_leads
+    assert run.replies.errors == 0 and len(run.replies.samples) == run.leads
+    assert run.model_requests == run.leads and run.at_next_stage == run.leads
+    # More leads waited on the model at once than the old default's 2 × 16 threads could hold: neither the
+    # threads nor the database pool (5 + 5 per worker) capped them.
+    assert run.model_peak_in_flight > 32
+    assert all(latencies.samples and not latencies.errors
+               for latencies in (run.health, run.status_callbacks, run.voice))
+    assert any("reply p95" in verdict.target for verdict in judge(smoke))
+
+
+@pytest.mark.slow
 def test_sentry_runs_send_sampled_transactions_to_the_sink(smoke: Results) -> None:
     by_rate = {run.sentry_rate: run for run in smoke.runs if run.transactions_at_sink is not None}
     assert set(by_rate) == {0.1, 1.0}
@@ -107,7 +121,7 @@ def test_the_report_holds_every_table_and_keeps_a_history(smoke: Results, tmp_pa
     document = report.read_text(encoding="utf-8")
     assert "dashboard overview page" in document and "alternating rounds of" in document
     for heading in ("### Targets", "### Floor, reference and service", "### Throughput and latency",
-                    "### Sentry cost", "### Cost per message",
+                    "### Slow model", "### Sentry cost", "### Cost per message",
                     "### Growth", "### Memory"):
         assert document.count(heading) == 1, heading
     assert document.count(f"`{smoke.commit}`") >= 3  # the latest run, plus two history lines

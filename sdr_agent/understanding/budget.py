@@ -13,8 +13,9 @@ MIN_ATTEMPT_S = 0.5  # less than this left: a second attempt could not finish, s
 MAX_ATTEMPTS = 2
 # Calls run on these threads so the turn can stop waiting at the deadline even if a read trickles on;
 # an abandoned call ends by its own (same) HTTP timeout, so the pool never fills with hung calls for long.
-# Sized above the request threads a worker process runs, so a turn never queues for a thread.
-_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="llm-call")
+# Sized well above the request threads a worker process runs (gunicorn.conf.py), so a turn never queues
+# for a thread; threads are started only as calls need them.
+_POOL = ThreadPoolExecutor(max_workers=128, thread_name_prefix="llm-call")
 
 
 class Deadline:
