@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import yaml
 
 from bench.environment import service_env, throwaway_database
-from bench.server import GunicornServer
+from bench.server import GunicornServer, gunicorn_setting
+from sdr_agent.config import PROJECT_ROOT
 from tests.conftest import pg_server_url
 
 SLOW_SOCKETS = 24  # twice the count that made /healthz time out under 2 × 4 threads
@@ -65,3 +67,14 @@ def test_the_access_log_keeps_paths_and_nothing_an_operator_typed(gunicorn: Guni
     assert '"GET /bookings/….ics HTTP/1.1"' in log
     for value in secrets_in_urls:
         assert value not in log
+
+
+def test_the_render_blueprint_states_the_shipped_workers_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    blueprint = yaml.safe_load((PROJECT_ROOT / "render.yaml").read_text(encoding="utf-8"))
+    [web] = [service for service in blueprint["services"] if service["type"] == "web"]
+    stated = {var["key"]: var.get("value") for var in web["envVars"] if "key" in var}
+    assert int(stated["WEB_CONCURRENCY"]) == gunicorn_setting("workers") == 2
+    # Enough threads for 64 leads waiting on a language model at once, with room for everything else.
+    assert int(stated["GUNICORN_THREADS"]) == gunicorn_setting("threads") == 64
