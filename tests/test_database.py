@@ -1,6 +1,7 @@
 """Pooled PostgreSQL connections: one the server closed is replaced on checkout, without a query to find out."""
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import pytest
@@ -33,6 +34,12 @@ def test_a_pooled_connection_the_server_ended_is_replaced_on_checkout(app: Flask
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        # The signal is only sent: wait for the backend to be gone, as a restart is before anyone connects.
+        deadline = time.monotonic() + 5
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        while connection.execute(alive, {"pid": pid}).scalar_one():
+            assert time.monotonic() < deadline, "the backend did not end"
+            time.sleep(0.01)
     admin.dispose()
 
     assert _backend_pid(engine) != pid  # a new connection, and no error for whoever checked it out
