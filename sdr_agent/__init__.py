@@ -17,7 +17,7 @@ from .booking.desk import BookingDesk
 from .channels.refusals import RefusalAlarm
 from .config import PROJECT_ROOT, Settings
 from .conversation import ConversationService, StorageUnavailable
-from .database import engine_options, serialise_sqlite_writers
+from .database import discard_closed_connections, engine_options, serialise_sqlite_writers
 from .extensions import db, migrate, redis_ext
 from .http_headers import init_security_headers
 from .leadgate import LeadGate
@@ -68,6 +68,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     with app.app_context():
         engine = db.engine
     serialise_sqlite_writers(engine)
+    discard_closed_connections(engine)
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)
     flow = load_flow(settings.flow_file)
     flow = flow.with_knowledge(load_knowledge(settings.knowledge_file, flow.languages))

@@ -16,7 +16,7 @@ from .booking.desk import BOOKED, QUALIFIED, BookingDesk
 from .config import Settings
 from .leadgate import Admission, LeadGate
 from .messages import CallStart, InboundMessage, Outcome, Render, Reply
-from .models import Call, ConversationThread, Lead, LeadQuestion, Message, StageEvent, utcnow
+from .models import Call, ConversationThread, Lead, LeadQuestion, Message, utcnow
 from .phone import language_for_number, phone_hash
 from .qualification import (
     STAGE_NEW,
@@ -33,7 +33,7 @@ from .qualification import (
     step,
 )
 from .qualification.intents import detect_intent
-from .lead_state import seconds_in_stage, write_state
+from .lead_state import seconds_in_stage
 from .qualification.matcher import normalised
 from .outbound.delivery import last_whatsapp_inbound
 from .outbound.triggers import queue_for_events
@@ -43,6 +43,7 @@ from .scheduling import detect_booking_intent
 from .slow_calls import CallOutside
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
+from .turn_writes import RECEIVED, message_rows, store_turn as _store_turn
 from .understanding.history import recent_turns
 from .understanding.service import Understanding
 from .understanding.usage import store_model_turns
@@ -58,7 +59,6 @@ RESET_IDLE = "idle_timeout"
 RESET_USER = "user_requested"
 RESET_ERROR = "error"
 RESET_CALL = "call_started"
-RECEIVED = "received"
 THROTTLED = "throttled"  # an inbound message over the rate limit: stored, never processed
 RATE_LIMITED_TEXT = "rate_limited"  # the flow's notice to a lead over the rate limit
 # Twilio CallStatus values after which nothing more happens on the call.
@@ -79,7 +79,6 @@ _LOCK_LEAD_WITH_REPLY = (select(Lead, _STORED_REPLY).where(Lead.phone_hash == bi
                          .with_for_update(of=Lead))
 _SELECT_STORED_REPLY = select(_STORED_REPLY)
 _INSERT_MESSAGES = insert(Message.__table__)
-_INSERT_STAGE_EVENTS = insert(StageEvent.__table__)
 _INSERT_QUESTIONS = insert(LeadQuestion.__table__)
 # A concurrent first message may have created the lead: then we wait on its lock. No conflict target:
 # phone and phone_hash are both unique, and either may be the one that collides.
@@ -320,15 +319,11 @@ class ConversationService:
             reply_thread_id = self._reset_thread(session, lead, thread_id, RESET_USER, message.channel, now, notes)
             if call is not None:
                 call.thread_id = reply_thread_id
-        _store_messages(session, lead.id, message, body, thread_id, reply_thread_id, texts, now)
-        _store_stage_events(session, lead.id, reply_thread_id, message.channel, result, now, notes.seconds_in_stage)
+        _store_turn(session, lead, message, body, thread_id, reply_thread_id, texts, result, now, notes.seconds_in_stage)
         _store_questions(session, lead.id, message.channel, result, now)
         store_model_turns(session, lead.id, message.channel, state.stage, notes.model_turns, now)
         notes.never_send(*(question.text for question in result.questions))
         notes.outbox_ids.extend(queue_for_events(session, lead.id, result.events, message.sid, now))
-        _apply_state(lead, result.state, now)
-        if message.profile_name and not lead.profile_name:
-            lead.profile_name = message.profile_name[:120]
         return Reply(
             body=body,
             texts=texts,
@@ -350,9 +345,7 @@ class ConversationService:
         end_call = result.state.stage in TERMINAL_STAGES and not result.state.opted_out
         with notes.trace.span("sdr.render", "reply"):
             body = render(Outcome(texts=result.replies, state=result.state, end_call=end_call))
-        _store_messages(session, lead.id, opening, body, thread_id, thread_id, result.replies, now)
-        _store_stage_events(session, lead.id, thread_id, VOICE, result, now, notes.seconds_in_stage)
-        _apply_state(lead, result.state, now)
+        _store_turn(session, lead, opening, body, thread_id, thread_id, result.replies, result, now, notes.seconds_in_stage)
         return Reply(
             body=body,
             texts=result.replies,
@@ -620,46 +613,9 @@ def _stored_reply(session: Session, sid: str) -> str | None:
 def _store_messages(session: Session, lead_id: int, message: InboundMessage, body: str, thread_id: int,
                     reply_thread_id: int, texts: Sequence[str], now: datetime, status: str = RECEIVED) -> None:
     """Insert the inbound message and its replies in one statement (no ids needed back)."""
-    inbound = {
-        "lead_id": lead_id,
-        "thread_id": thread_id,
-        "direction": "inbound",
-        "channel": message.channel,
-        "text": message.text,
-        "provider_sid": message.sid,
-        "status": status,
-        "media": list(message.media) or None,
-        "location": message.location,
-        "reply_body": body,
-        "created_at": now,
-    }
-    # Replies go out inside the webhook response: Twilio sends them, so there is no SID yet.
-    outbound = [
-        inbound | {"thread_id": reply_thread_id, "direction": "outbound", "text": text, "provider_sid": None,
-                   "status": "replied", "media": None, "location": None, "reply_body": None}
-        for text in texts
-    ]
     # A Core INSERT on the table, not the ORM's bulk path: the same single statement, far less Python.
-    session.connection().execute(_INSERT_MESSAGES, [inbound, *outbound])
-
-
-def _store_stage_events(session: Session, lead_id: int, thread_id: int, channel: str, result: StepResult, now: datetime,
-                        seconds_in_stage: float | None) -> None:
-    """The turn's stage changes; the first ends the stay the turn started in, later ones begin and end now."""
-    changes = [event for event in result.events if event.kind is EventKind.STAGE_CHANGED]
-    rows = [
-        {"lead_id": lead_id, "thread_id": thread_id, "from_stage": event.data["from"], "to_stage": event.data["to"],
-         "channel": channel, "at": now, "stay_seconds": seconds_in_stage if index == 0 else 0.0}
-        for index, event in enumerate(changes)
-    ]
-    if rows:
-        session.connection().execute(_INSERT_STAGE_EVENTS, rows)
-
-
-def _apply_state(lead: Lead, state: LeadState, now: datetime) -> None:
-    """Copy the engine's state onto the lead row, and note when the lead last wrote."""
-    write_state(lead, state)
-    lead.last_inbound_at = now
+    session.connection().execute(_INSERT_MESSAGES, message_rows(lead_id, message, body, thread_id, reply_thread_id,
+                                                                texts, now, status))
 
 
 def _store_questions(session: Session, lead_id: int, channel: str, result: StepResult, now: datetime) -> None:

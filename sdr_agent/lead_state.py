@@ -2,21 +2,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from .models import Lead
 from .qualification import LeadState
 from .slots import project_slots
 
 
+def state_columns(state: LeadState) -> dict[str, Any]:
+    """The lead's column values for `state`: the JSON state and its projection for the dashboard and exports."""
+    return {
+        "state": state.to_dict(),
+        "stage": state.stage,
+        "language": state.language,
+        "score": state.score,
+        "opted_out": state.opted_out,
+        "handed_off": state.handed_off,
+        **project_slots(state.slots),
+    }
+
+
 def write_state(lead: Lead, state: LeadState) -> None:
     """Store `state` on the lead and project it onto the columns the dashboard and exports read."""
-    lead.state = state.to_dict()
-    lead.stage = state.stage
-    lead.language = state.language
-    lead.score = state.score
-    lead.opted_out = state.opted_out
-    lead.handed_off = state.handed_off
-    for column, value in project_slots(state.slots).items():
+    for column, value in state_columns(state).items():
         setattr(lead, column, value)
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sdr_agent.simulator import reply_texts
-from tests.conftest import AUTH_TOKEN, base_config, signed_post
+from tests.conftest import AUTH_TOKEN, BOTH_DATABASES, base_config, signed_post
 from tests.dbcheck import Lead, Message, count, lead_by_phone, rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
@@ -30,6 +30,7 @@ def twilio_signature(url: str, form: dict[str, str]) -> str:
     return base64.b64encode(digest).decode()
 
 
+@BOTH_DATABASES
 def test_text_message_gets_the_greeting_and_everything_is_stored(app: Flask, client: FlaskClient) -> None:
     form = fixture("text")
     response = client.post(PATH, data=form, headers={"X-Twilio-Signature": twilio_signature(f"http://localhost{PATH}", form)})
@@ -50,6 +51,7 @@ def test_text_message_gets_the_greeting_and_everything_is_stored(app: Flask, cli
     assert count(app, Message, direction="outbound") == len(texts)
 
 
+@BOTH_DATABASES
 def test_media_only_message_is_stored_and_asked_for_text(app: Flask, client: FlaskClient) -> None:
     signed_post(client, PATH, fixture("text"))
     form = fixture("media")
@@ -61,6 +63,7 @@ def test_media_only_message_is_stored_and_asked_for_text(app: Flask, client: Fla
     assert inbound.media == [{"url": form["MediaUrl0"], "content_type": "image/jpeg"}]
 
 
+@BOTH_DATABASES
 def test_location_is_stored(app: Flask, client: FlaskClient) -> None:
     form = fixture("location")
     assert signed_post(client, PATH, form).status_code == 200
@@ -185,6 +188,7 @@ def test_oversized_request_is_413(client: FlaskClient) -> None:
     assert response.status_code == 413
 
 
+@BOTH_DATABASES
 def test_nul_bytes_and_huge_bodies_are_cleaned_not_500(app: Flask, client: FlaskClient) -> None:
     form = fixture("text") | {"Body": "Oi\x00 tudo bem? " + "ç" * 5000}
     response = signed_post(client, PATH, form)
