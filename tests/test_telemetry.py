@@ -240,7 +240,7 @@ def test_a_message_is_one_transaction_with_child_spans(sink: SentrySink) -> None
         with trace.span("sdr.engine", stage_before="budget") as span:
             span.set_data("stage_after", "timeline")
         trace.stage_changed("budget", "timeline", 42.5)
-        with trace.span("sdr.persist"), trace.span("sdr.render"):
+        with trace.span("sdr.persist"), trace.span("sdr.render"), trace.span("sdr.nested"):
             pass
         with telemetry.external_call("twilio", timeout_s=5, operation="messages.create"):
             pass
@@ -259,14 +259,14 @@ def test_a_message_is_one_transaction_with_child_spans(sink: SentrySink) -> None
     assert transaction["tags"]["process"] == "test"
     assert transaction["contexts"]["conversation"] == {"channel": "whatsapp", "flow_version": "3"}
     spans = spans_of(transaction)
-    assert set(spans) == {"sdr.dedupe", "sdr.lock", "sdr.load", "sdr.engine", "sdr.persist", "sdr.render",
-                          "sdr.integration"}
+    # The reply cache and TwiML take well under a millisecond: timed for the budget, not spans.
+    assert set(spans) == {"sdr.lock", "sdr.load", "sdr.engine", "sdr.persist", "sdr.nested", "sdr.integration"}
     engine = spans["sdr.engine"]
     assert engine["data"]["stage_before"] == "budget"
     assert engine["data"]["stage_after"] == "timeline"
     # Channel, stage, language and flow version are the transaction's, not repeated in every span.
     assert not {"channel", "stage", "language", "flow.version"} & set(engine["data"])
-    assert spans["sdr.render"]["parent_span_id"] == spans["sdr.persist"]["span_id"]
+    assert spans["sdr.nested"]["parent_span_id"] == spans["sdr.persist"]["span_id"]
     assert spans["sdr.integration"]["description"] == "twilio messages.create"
     assert spans["sdr.integration"]["data"]["integration"] == "twilio"
     assert engine["timestamp"] >= engine["start_timestamp"]
