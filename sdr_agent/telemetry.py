@@ -652,7 +652,7 @@ def _activate(channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.
         yield trace
     except Exception as exc:
         # Reported here, inside the message's scope, so it carries the message's tags and
-        # redactions; the SDK's dedupe then drops the Flask integration's report of the same
+        # redactions; the SDK's dedupe then drops the request wrapper's report of the same
         # exception. HTTP errors below 500 are answers, not failures.
         if not (isinstance(exc, HTTPException) and (exc.code or 500) < 500):
             capture_error(exc, trace.stage, trace.channel)
