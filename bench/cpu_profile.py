@@ -29,15 +29,15 @@ SETTINGS = ("floor", "off", "0.1")  # the bare Flask floor, the service with Sen
 LEADS_IN_FLIGHT = 64
 # Entry points of what Sentry does for a message, cumulative CPU (file suffix, function name).
 SENTRY_FEATURES = {
-    "request wrapper around the app (isolation scope, trace headers, session, the transaction; "
-    "sampled ones serialised)": ("sentry_sdk/integrations/wsgi.py", "__call__"),
-    "stage trail (breadcrumb, Sentry log, metrics)": ("sdr_agent/telemetry.py", "stage_changed"),
-    "outcome event (finished leads)": ("sdr_agent/telemetry.py", "outcome"),
+    "request wrapper around the app (scope per request, the sampling decision; sampled transactions "
+    "serialised)": ("sdr_agent/telemetry_web.py", "__call__"),
+    "stage trail (breadcrumb, counter, Sentry log when on)": ("sdr_agent/telemetry.py", "stage_changed"),
+    "outcome (counter; an event for disqualifications and hand-offs)": ("sdr_agent/telemetry.py", "outcome"),
     "sdr.* spans": ("sdr_agent/telemetry.py", "span"),
     "privacy filter (every hook; part of the rows above)": ("sdr_agent/telemetry.py", "_before_"),
 }
 # The app inside the request wrapper: taken off the wrapper's row, which keeps what Sentry adds around it.
-APP_INSIDE_WRAPPER = ("sentry_sdk/integrations/flask.py", "<lambda>")
+APP_INSIDE_WRAPPER = ("flask/app.py", "wsgi_app")
 _MEASURED = {**SENTRY_FEATURES, "app": APP_INSIDE_WRAPPER}
 
 

@@ -27,7 +27,8 @@ from .models import utcnow
 from .outbound.delivery import OutboundServices, deliver
 from .outbound.whatsapp_sender import WhatsAppSender, twilio_client
 from .request_size import init_request_size_limit
-from .telemetry import init_telemetry, instrument_app
+from .telemetry import init_telemetry
+from .telemetry_web import instrument_app
 from .worker import runtime
 from .worker.dispatch import InlineDispatcher, RqDispatcher
 from .worker.sweep import Sweeper

@@ -5,10 +5,12 @@ helper below returns at its first line. Everything sent passes through `sdr_agen
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
 import re
+import ssl
 import subprocess
 import threading
 import time
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+import certifi
 import requests
 import sentry_sdk
 import urllib3
@@ -34,13 +37,15 @@ from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger, i
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.integrations.rq import RqIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+from sentry_sdk.scope import Scope, ScopeType, use_isolation_scope, use_scope
 from sentry_sdk.tracing import Span, Transaction
 from sentry_sdk.transport import HttpTransport
 from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
-from sdr_agent.scrubbing import (KnownValues, known_values, scrub_breadcrumb, scrub_data, scrub_event, scrub_log,
-                                 scrub_metric)
+from sdr_agent.envelope_upload import EnvelopeConnection
+from sdr_agent.metric_tally import MetricTally
+from sdr_agent.scrubbing import KnownValues, known_values, scrub_event, scrub_log, scrub_metric
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,10 @@ UNREACHABLE_PAUSE_S = 1.0
 # The web request or RQ job that carries a message becomes its transaction; both run in a
 # scope of their own, so tags set there cannot leak into another message.
 ADOPTED_OPS = frozenset({OP.HTTP_SERVER, OP.QUEUE_TASK_RQ})
+# Phases that take well under a millisecond (a Redis GET, rendering TwiML): timed for the budget check
+# (the slowest phase is named in its warning), but no span: each span is serialised, scrubbed and
+# uploaded with every traced message, and these showed nothing the gaps between spans do not.
+TIMED_ONLY_OPS = frozenset({"sdr.dedupe", "sdr.render"})
 # twilio.http_client logs request headers and parameters at INFO; the access log is one line per
 # request, health checks included. Neither is worth a breadcrumb or a Sentry log.
 QUIET_LOGGERS = ("twilio.http_client", "gunicorn.access")
@@ -69,6 +78,9 @@ UNKNOWN = "unknown"
 OUTCOME_EVENTS = frozenset({"disqualified", "handoff"})
 _KNOWN_VALUES_HINT = "sdr_known_values"
 _LEAD_ID = re.compile(r"[0-9a-f]{64}")
+# Per-message counters are summed in the process and sent once per interval (and on flush and exit):
+# one metric item per message cost more than the rest of an untraced message's telemetry together.
+METRIC_INTERVAL_S = 10.0
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n", "f"})
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 
@@ -79,11 +91,16 @@ class _State:
     enabled: bool = False
     logs: bool = False
     sentry_netloc: str | None = None
+    traces_rate: float = 0.0
 
 
 _state = _State()
 _init_lock = threading.Lock()
+_atexit_registered = False
 _current_trace: ContextVar["MessageTrace | None"] = ContextVar("sdr_message_trace", default=None)
+# True inside a web request the request wrapper (telemetry_web) decided not to trace: its message then
+# starts no transaction of its own either.
+_untraced_request: ContextVar[bool] = ContextVar("sdr_untraced_request", default=False)
 
 
 def init_telemetry(settings: Settings, process: str) -> bool:
@@ -103,7 +120,17 @@ def init_telemetry(settings: Settings, process: str) -> bool:
             ignore_logger_for_sentry_logs(name)
         _state.enabled = True
         _state.logs = settings.sentry_enable_logs
+        _state.traces_rate = traces_sample_rate(settings)
+        _flush_tally_at_exit()
         return True
+
+
+def _flush_tally_at_exit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        # Registered after the SDK's own exit handler, so it runs first: the sums go out with the last upload.
+        atexit.register(_tally.flush)
+        _atexit_registered = True
 
 
 def set_process(process: str) -> None:
@@ -120,6 +147,7 @@ def telemetry_enabled() -> bool:
 def flush_telemetry(timeout_s: float = 2.0) -> None:
     """Wait up to `timeout_s` for queued events, logs and metrics to be sent (CLI commands, jobs)."""
     if _state.enabled:
+        _tally.flush()
         sentry_sdk.flush(timeout=timeout_s)
 
 
@@ -127,6 +155,7 @@ def shutdown_telemetry(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
     """Flush, close the client and turn telemetry off; `init_telemetry` may then run again."""
     with _init_lock:
         if _state.enabled:
+            _tally.flush()
             sentry_sdk.get_client().close(timeout=timeout_s)
             sentry_sdk.get_global_scope().set_client(None)
             sentry_sdk.get_global_scope().remove_tag("process")
@@ -134,6 +163,31 @@ def shutdown_telemetry(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
         _state.enabled = False
         _state.logs = False
         _state.sentry_netloc = None
+        _state.traces_rate = 0.0
+        _tally.discard()
+
+
+def _emit_count(name: str, value: float, attributes: dict[str, str]) -> None:
+    # The sum of many messages' counts: sent from a scope of its own, so no one lead's user.id or trace
+    # (whichever message happened to start the interval) is attached to it.
+    if not _state.enabled:
+        return
+    with use_isolation_scope(Scope(ty=ScopeType.ISOLATION)), use_scope(Scope(ty=ScopeType.CURRENT)):
+        sentry_metrics.count(name, value, attributes=attributes)
+
+
+_tally = MetricTally(_emit_count, METRIC_INTERVAL_S)
+
+
+def count(name: str, attributes: Mapping[str, str]) -> None:
+    """Count one occurrence; sent as a `counter` metric summed over `METRIC_INTERVAL_S` per attribute set."""
+    if _state.enabled:
+        _tally.count(name, 1, attributes)
+
+
+def sample_rate() -> float:
+    """The share of new traces kept (0 while telemetry is off)."""
+    return _state.traces_rate
 
 
 def traces_sample_rate(settings: Settings) -> float:
@@ -172,13 +226,14 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
         # The module list attached to every error event is read from disk once per worker, mid-traffic.
         # The OpenAI integration would record the model calls a second time, from the call's worker thread:
         # the gen_ai spans are ours (understanding/), and prompts and completions are never recorded.
+        # The Flask integration's request wrapper (a session, a trace and a transaction for every request,
+        # traced or not) is replaced by telemetry_web's, which decides on sampling before doing anything.
         "disabled_integrations": [SqlalchemyIntegration(), RedisIntegration(), ModulesIntegration(),
-                                  OpenAIIntegration()],
+                                  OpenAIIntegration(), FlaskIntegration()],
         # gzip level 1 instead of the SDK's 9: a few percent larger uploads for a fraction of the CPU.
         "_experiments": {"transport_compression_level": TRANSPORT_COMPRESSION_LEVEL},
         "transport": BackingOffTransport,
         "integrations": [
-            FlaskIntegration(transaction_style="url"),
             RqIntegration(),
             # Python logging: breadcrumbs from INFO, error events from ERROR, Sentry logs from WARNING
             # when logs are on (our own structured logs go through sentry_sdk.logger at any level).
@@ -195,7 +250,26 @@ def _sdk_options(settings: Settings, spotlight: bool | str | None) -> dict[str, 
 
 
 class BackingOffTransport(HttpTransport):
-    """The SDK's HTTP transport: one connection attempt per upload, and a pause after a failed upload."""
+    """The SDK's HTTP transport: lean uploads, one connection attempt per upload, a pause after a failed one."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        # Straight to the ingest over one kept-alive socket (sdr_agent.envelope_upload): a tenth of the CPU
+        # of urllib3 plus the SDK's instrumentation of its own request. Through a proxy or with a client
+        # certificate the SDK's urllib3 path stays.
+        direct = not isinstance(self._pool, urllib3.ProxyManager) and not (options.get("cert_file")
+                                                                          or options.get("key_file"))
+        self._upload = EnvelopeConnection(self.TIMEOUT, _ssl_context(options)) if direct else None
+
+    def _request(self, method: str, endpoint_type: Any, body: Any, headers: Mapping[str, str]) -> Any:
+        if self._upload is None or method != "POST":
+            return super()._request(method, endpoint_type, body, headers)
+        return self._upload.post(self._auth.get_api_url(endpoint_type), body, headers)
+
+    def kill(self) -> None:
+        super().kill()
+        if self._upload is not None:
+            self._upload.close()
 
     def _get_pool_options(self) -> dict[str, Any]:
         # urllib3 retries a refused connection three times at once, each with a WARNING line: with the
@@ -212,6 +286,11 @@ class BackingOffTransport(HttpTransport):
             resume = datetime.now(timezone.utc) + timedelta(seconds=UNREACHABLE_PAUSE_S)
             self._disabled_until[None] = max(self._disabled_until.get(None, resume), resume)
             raise
+
+
+def _ssl_context(options: Mapping[str, Any]) -> ssl.SSLContext:
+    # The certificates the SDK's own transport trusts: SENTRY's ca_certs option, else certifi's bundle.
+    return ssl.create_default_context(cafile=options.get("ca_certs") or certifi.where())
 
 
 def _spotlight_option(settings: Settings) -> bool | str | None:
@@ -238,9 +317,9 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
         environ = context.get("wsgi_environ") or {}
         name = (context.get("transaction_context") or {}).get("name") or ""
         for target in (environ.get("PATH_INFO", ""), name):
-            if target in UNTRACED_PATHS or target.startswith(UNTRACED_PREFIXES):
+            if never_traced(target):
                 return 0.0
-        if _untrusted_trace(environ.get("PATH_INFO", "")):
+        if untrusted_trace(environ.get("PATH_INFO", "")):
             # Our own coin, not the SDK's comparison with the caller's baggage `sample_rand`,
             # which the caller could set to 0 to force tracing.
             return 1.0 if random.random() < rate else 0.0
@@ -253,28 +332,24 @@ def _make_traces_sampler(rate: float) -> Callable[[Mapping[str, Any]], float]:
     return sampler
 
 
-def _untrusted_trace(path: str) -> bool:
+def untrusted_trace(path: str) -> bool:
+    """True for the public webhooks, whose trace headers anyone could have written."""
     return path.startswith(UNTRUSTED_TRACE_PREFIXES)
 
 
-def instrument_app(app: Flask) -> None:
-    """Per-request hooks: a request to a public webhook starts a trace of its own."""
-    app.before_request(_detach_public_webhook)
+def never_traced(path: str) -> bool:
+    """True for health checks and static files."""
+    return path in UNTRACED_PATHS or path.startswith(UNTRACED_PREFIXES)
 
 
-def _detach_public_webhook() -> None:
-    """Make a Twilio webhook's transaction the root of a new trace, whatever trace headers came with it."""
-    if not _state.enabled or not _untrusted_trace(request.path):
-        return
-    transaction = sentry_sdk.get_current_scope().transaction
-    if not isinstance(transaction, Transaction) or transaction.parent_span_id is None:
-        return
-    transaction.trace_id = uuid.uuid4().hex
-    transaction.parent_span_id = None
-    transaction.parent_sampled = None
-    # The caller's frozen baggage would become the envelope's trace header (its public key, rates);
-    # without it the SDK builds the header from this transaction.
-    transaction._baggage = None
+@contextmanager
+def untraced_request() -> Iterator[None]:
+    """Mark the web request running inside as not traced: its message starts no transaction."""
+    token = _untraced_request.set(True)
+    try:
+        yield
+    finally:
+        _untraced_request.reset(token)
 
 
 def _known(hint: Any = None) -> KnownValues | None:
@@ -302,8 +377,8 @@ def never_send(*values: str | None) -> None:
         return
     known = known_values(values)
     if known is not None:
-        # The request's own isolation scope (the Flask integration forks one per request): dropped
-        # with the request, never seen by another.
+        # The request's own isolation scope (telemetry_web forks one per request): dropped with the
+        # request, never seen by another.
         sentry_sdk.get_isolation_scope().add_event_processor(
             lambda event, hint: _add_known_to_hint(event, hint, known))
 
@@ -343,7 +418,10 @@ def _before_send(event: Any, hint: Any) -> Any:
 def _before_breadcrumb(crumb: Any, hint: Any) -> Any:
     if crumb.get("category") == "httplib" and _is_sentry_request((crumb.get("data") or {}).get("url")):
         return None
-    return scrub_breadcrumb(crumb, _known())
+    # Kept as recorded: a breadcrumb leaves the process only inside an event, and `_before_send`
+    # scrubs the event's breadcrumbs with the same message's (request's) known values. Most turns
+    # send no event, so scrubbing here was work thrown away.
+    return crumb
 
 
 def _before_send_log(record: Any, hint: Any) -> Any:
@@ -363,10 +441,9 @@ class TelemetrySpan:
 
     def set_data(self, key: str, value: Any) -> None:
         """Attach one non-personal value (stage, language, flow version, counts) to the span."""
-        if self._span is None:
-            return
-        known = self._trace.known_values if self._trace is not None else None
-        self._span.set_data(key, scrub_data({key: value}, known)[key])
+        if self._span is not None:
+            # Scrubbed with the whole transaction in `_before_send`, with the message's known values.
+            self._span.set_data(key, value)
 
 
 _NO_SPAN = TelemetrySpan(None, None)
@@ -457,13 +534,15 @@ class MessageTrace:
             return
         started = time.monotonic()
         try:
-            if not self._sampled():
+            if op in TIMED_ONLY_OPS or not self._sampled():
                 yield _NO_SPAN  # nothing of an unsampled transaction is sent: timed for the budget check only
                 return
-            with sentry_sdk.start_span(op=op, name=description or op) as sdk_span:
+            parent = self._scope.span  # not None: sampled
+            # A child of the current span, as sentry_sdk.start_span would make, without the scope it forks.
+            with parent.start_child(op=op, name=description or op) as sdk_span:  # type: ignore[union-attr]
                 handle = TelemetrySpan(sdk_span, self)
-                for key, value in self._span_defaults().items():
-                    handle.set_data(key, value)
+                # Channel, stage, language and flow version are the transaction's tags and context, which
+                # Sentry shows with every span; repeating them in each span's data only made it bigger.
                 for key, value in data.items():
                     handle.set_data(key, value)
                 yield handle
@@ -472,7 +551,8 @@ class MessageTrace:
 
     def stage_changed(self, from_stage: str | None, to_stage: str, seconds_in_previous: float | None,
                       channel: str | None = None, language: str | None = None) -> None:
-        """Breadcrumb and `sdr.stage.entered` metric for a stage transition (and a Sentry log when logs are on)."""
+        """Breadcrumb (with the time spent at the stage left) and the `sdr.stage.entered` metric for a stage
+        transition, and a Sentry log when logs are on."""
         if self._scope is None:
             return
         channel = channel or self.channel
@@ -487,18 +567,16 @@ class MessageTrace:
                                    "stage.previous_duration_s": seconds_in_previous})
             sentry_logs.info("Lead moved from {from_stage} to {to_stage}", from_stage=from_stage or "none",
                              to_stage=to_stage, attributes=attributes)
-        sentry_metrics.count("sdr.stage.entered", 1,
-                             attributes=_present({"stage": to_stage, "channel": channel, "language": language}))
-        if seconds_in_previous is not None and from_stage is not None:
-            sentry_metrics.distribution("sdr.stage.duration", seconds_in_previous, unit="second",
-                                        attributes={"stage": from_stage, "channel": channel})
+        # One metric per change: the funnel. How long leads stay at a stage is in the breadcrumb (and in
+        # the database's stage events); a second metric per change cost as much as the rest of the trail.
+        count("sdr.stage.entered", _present({"stage": to_stage, "channel": channel, "language": language}))
 
     def outcome(self, outcome: str) -> None:
         """Terminal outcome: tag and `sdr.lead.outcome` metric; an info event too for disqualified and handoff."""
         if self._scope is None:
             return
         self._scope.set_tag("outcome", outcome)
-        sentry_metrics.count("sdr.lead.outcome", 1, attributes={"outcome": outcome, "channel": self.channel})
+        count("sdr.lead.outcome", {"outcome": outcome, "channel": self.channel})
         if outcome in OUTCOME_EVENTS:
             # The outcomes someone may want to read a lead's trail for; the rest are counted only.
             sentry_sdk.capture_message("Lead qualification outcome", level="info", tags={"outcome": outcome},
@@ -507,10 +585,6 @@ class MessageTrace:
     def _sampled(self) -> bool:
         current = self._scope.span if self._scope is not None else None
         return current is not None and bool(current.sampled)
-
-    def _span_defaults(self) -> dict[str, Any]:
-        return _present({"channel": self.channel, "stage": self.stage, "language": self.language,
-                         "flow.version": self.flow_version})
 
     def _record_span(self, op: str, description: str, duration_ms: float) -> None:
         self._spans.append((op, description, duration_ms))
@@ -553,6 +627,12 @@ def message_trace(channel: str, name: str, *, budget_ms: int | None = None, stag
         with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:
             yield trace
         return
+    if _untraced_request.get():
+        # The web request was not sampled and has a scope of its own: the message lives in it,
+        # without a transaction (and so without spans), but its errors carry its tags and redactions.
+        with _activate(channel, name, budget_ms, scope, stage, language, flow_version) as trace:
+            yield trace
+        return
     with sentry_sdk.isolation_scope():
         with sentry_sdk.start_transaction(op=op, name=name, source="custom"):
             with _activate(channel, name, budget_ms, sentry_sdk.get_current_scope(), stage, language,
@@ -572,7 +652,7 @@ def _activate(channel: str, name: str, budget_ms: int | None, scope: sentry_sdk.
         yield trace
     except Exception as exc:
         # Reported here, inside the message's scope, so it carries the message's tags and
-        # redactions; the SDK's dedupe then drops the Flask integration's report of the same
+        # redactions; the SDK's dedupe then drops the request wrapper's report of the same
         # exception. HTTP errors below 500 are answers, not failures.
         if not (isinstance(exc, HTTPException) and (exc.code or 500) < 500):
             capture_error(exc, trace.stage, trace.channel)
@@ -706,7 +786,7 @@ def signature_refused(route: str, validated_url: str, refusals: int, warn: bool)
     """`sdr.webhook.signature_refused` metric; with `warn`, one warning naming the URL that was validated."""
     if not _state.enabled:
         return
-    sentry_metrics.count("sdr.webhook.signature_refused", 1, attributes={"route": route})
+    count("sdr.webhook.signature_refused", {"route": route})
     if warn:
         sentry_sdk.capture_message(
             "Twilio signature refused", level="warning", tags={"route": route},
@@ -729,7 +809,7 @@ def no_speech(stage: str | None) -> None:
     scope = _current_scope()
     scope.add_breadcrumb(category="voice.no_speech", level="warning", message="No speech detected",
                          data={"stage": stage})
-    sentry_metrics.count("sdr.voice.no_speech", 1, attributes={"stage": stage or UNKNOWN})
+    count("sdr.voice.no_speech", {"stage": stage or UNKNOWN})
 
 
 def message_throttled(notice: bool, stage: str | None) -> None:
@@ -740,16 +820,15 @@ def message_throttled(notice: bool, stage: str | None) -> None:
     scope.set_tag("throttled", "notice" if notice else "quiet")
     scope.add_breadcrumb(category="rate_limit", level="warning", message="Message over the rate limit",
                          data={"notice": notice, "stage": stage})
-    sentry_metrics.count("sdr.message.throttled", 1,
-                         attributes={"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
+    count("sdr.message.throttled", {"notice": "yes" if notice else "no", "stage": stage or UNKNOWN})
 
 
 def question_asked(answered: bool, stage: str | None, channel: str) -> None:
     """A lead's question: `sdr.question.asked` metric, answered from the knowledge or noted; never its text."""
     if not _state.enabled:
         return
-    sentry_metrics.count("sdr.question.asked", 1, attributes={
-        "result": "answered" if answered else "noted", "stage": stage or UNKNOWN, "channel": channel})
+    count("sdr.question.asked", {"result": "answered" if answered else "noted", "stage": stage or UNKNOWN,
+                                 "channel": channel})
 
 
 AGENT_OP = "gen_ai.invoke_agent"

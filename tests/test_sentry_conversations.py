@@ -22,6 +22,7 @@ EMAIL = "beatriz@zentrix.com.br"
 NEED = "Queremos automatizar a triagem de leads do nosso time"
 QUESTION = "quero saber o preço"
 MESSAGE_OPS = {"sdr.dedupe", "sdr.lock", "sdr.load", "sdr.engine", "sdr.render", "sdr.persist"}
+SPAN_OPS = MESSAGE_OPS - {"sdr.dedupe", "sdr.render"}  # the sub-millisecond phases are timed, not spans
 WAIT_S = 10.0
 
 
@@ -116,10 +117,10 @@ def test_a_lead_qualified_across_a_call_and_whatsapp_is_one_user_with_a_stage_tr
         assert set(transaction["tags"]) >= {"channel", "stage", "language"}
         assert transaction["tags"]["language"] == "pt-BR"
         ops = {span["op"] for span in transaction["spans"]}
-        assert MESSAGE_OPS <= ops, ops
+        assert SPAN_OPS <= ops and not ops & {"sdr.dedupe", "sdr.render"}, ops
         engine = next(span for span in transaction["spans"] if span["op"] == "sdr.engine")
-        assert engine["data"]["flow.version"] == "default-b2b:1"
-        assert engine["data"]["channel"] == transaction["tags"]["channel"]
+        assert transaction["contexts"]["conversation"]["flow_version"] == "default-b2b:1"
+        assert "channel" not in engine["data"]  # the transaction's tag, not repeated per span
     voice_stages = [t["tags"]["stage"] for t in transactions if t["tags"]["channel"] == "voice"]
     assert voice_stages == ["consent", "name", "company"]
     last = transactions[-1]
@@ -133,8 +134,8 @@ def test_a_lead_qualified_across_a_call_and_whatsapp_is_one_user_with_a_stage_tr
     entered = [attribute(m, "stage") for m in sentry_sink.metrics() if m["name"] == "sdr.stage.entered"]
     assert entered == ["consent", "name", "company", "role", "need", "budget", "timeline", "email", "qualified"]
     assert sentry_sink.logs() == []  # Sentry logs are off unless SENTRY_ENABLE_LOGS=1
-    durations = [m for m in sentry_sink.metrics() if m["name"] == "sdr.stage.duration"]
-    assert {attribute(m, "stage") for m in durations} >= {"name", "company", "email"}
+    # The stay at each stage is in the trail's breadcrumbs, not a second metric per change.
+    assert not [m for m in sentry_sink.metrics() if m["name"] == "sdr.stage.duration"]
 
     assert_nothing_personal(sentry_sink, PHONE, NAME, "Albuquerque", COMPANY, EMAIL, NEED, "50 mil reais")
 
