@@ -17,7 +17,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
@@ -25,10 +25,12 @@ from urllib.parse import urlsplit
 import certifi
 import requests
 import sentry_sdk
+import sentry_sdk.client
 import urllib3
 from flask import Flask, request
 from sentry_sdk import logger as sentry_logs
 from sentry_sdk import metrics as sentry_metrics
+from sentry_sdk.client import SDK_INFO
 from sentry_sdk.consts import OP
 from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.integrations.modules import ModulesIntegration
@@ -37,14 +39,18 @@ from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger, i
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.integrations.rq import RqIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
-from sentry_sdk.scope import Scope, ScopeType, use_isolation_scope, use_scope
+from sentry_sdk.serializer import global_repr_processors
+from sentry_sdk.scope import Scope, ScopeType, add_global_event_processor, use_isolation_scope, use_scope
 from sentry_sdk.tracing import Span, Transaction
 from sentry_sdk.transport import HttpTransport
+from sentry_sdk.utils import format_timestamp
 from werkzeug.exceptions import HTTPException
 
 from sdr_agent.config import PROJECT_ROOT, Settings
 from sdr_agent.envelope_upload import EnvelopeConnection
+from sdr_agent.lean_transaction import trim_transaction
 from sdr_agent.metric_tally import MetricTally
+from sdr_agent.plain_serializer import fast_serializer
 from sdr_agent.scrubbing import KnownValues, known_values, scrub_event, scrub_log, scrub_metric
 
 log = logging.getLogger(__name__)
@@ -92,11 +98,15 @@ class _State:
     logs: bool = False
     sentry_netloc: str | None = None
     traces_rate: float = 0.0
+    # What trimmed transactions keep: the SDK's name and version, and span threads (for profiling).
+    sdk: dict[str, str] = field(default_factory=dict)
+    span_threads: bool = True
 
 
 _state = _State()
 _init_lock = threading.Lock()
 _atexit_registered = False
+_trim_registered = False
 _current_trace: ContextVar["MessageTrace | None"] = ContextVar("sdr_message_trace", default=None)
 # True inside a web request the request wrapper (telemetry_web) decided not to trace: its message then
 # starts no transaction of its own either.
@@ -122,7 +132,28 @@ def init_telemetry(settings: Settings, process: str) -> bool:
         _state.logs = settings.sentry_enable_logs
         _state.traces_rate = traces_sample_rate(settings)
         _flush_tally_at_exit()
+        # The SDK's name and version as this client reports them (it names itself after an integration).
+        _state.sdk = {key: SDK_INFO[key] for key in ("name", "version")}
+        _state.span_threads = settings.sentry_profiles_sample_rate > 0
+        _trim_transactions()
         return True
+
+
+def _trim_transactions() -> None:
+    global _trim_registered
+    if not _trim_registered:
+        # After the processors the SDK's integrations registered at init (runtime, argv); all of them run
+        # before the event is serialised.
+        add_global_event_processor(_trim)
+        # The client calls its module's `serialize` on every event (SDK pinned at 2.75.0): plain
+        # transactions take the fast path, everything else still reaches the SDK's serialiser.
+        sentry_sdk.client.serialize = fast_serializer(sentry_sdk.client.serialize, format_timestamp,
+                                                      global_repr_processors)
+        _trim_registered = True
+
+
+def _trim(event: Any, hint: Any) -> Any:
+    return trim_transaction(event, _state.sdk, keep_threads=_state.span_threads)
 
 
 def _flush_tally_at_exit() -> None:

@@ -91,10 +91,21 @@ def _request_context(environ: Mapping[str, Any]) -> Callable[[Any, Any], Any]:
 
     def add_request(event: Any, hint: Any) -> Any:
         if "request" not in event:
-            event["request"] = request_info(environ)
+            # A transaction is one of thousands alike: its method and URL say which request it was. The
+            # headers and server address are for the few error and warning events someone reads.
+            event["request"] = (transaction_request(environ) if event.get("type") == "transaction"
+                                else request_info(environ))
         return event
 
     return add_request
+
+
+def transaction_request(environ: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's request: method and URL (with the query string when there is one)."""
+    info = {"method": environ.get("REQUEST_METHOD", ""), "url": _url(environ)}
+    if environ.get("QUERY_STRING"):
+        info["query_string"] = environ["QUERY_STRING"]
+    return info
 
 
 def request_info(environ: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,15 +115,19 @@ def request_info(environ: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").title()] = str(environ[key])
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
-    path = f"{environ.get('SCRIPT_NAME', '').rstrip('/')}/{environ.get('PATH_INFO', '').lstrip('/')}"
     return {
         "method": environ.get("REQUEST_METHOD", ""),
-        "url": f"{environ.get('wsgi.url_scheme', 'http')}://{host}{path}",
+        "url": _url(environ),
         "query_string": environ.get("QUERY_STRING", ""),
         "headers": headers,
         "env": {key: environ[key] for key in KEPT_ENV if key in environ},
     }
+
+
+def _url(environ: Mapping[str, Any]) -> str:
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    path = f"{environ.get('SCRIPT_NAME', '').rstrip('/')}/{environ.get('PATH_INFO', '').lstrip('/')}"
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{path}"
 
 
 def _name_by_rule() -> None:
