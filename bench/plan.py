@@ -45,9 +45,10 @@ FULL = Plan(name="full", floor_warmup=2_000, floor_messages=20_000, warmup=1_000
             seed_leads=100_000, history_messages=1_000, history_rounds=40, window=256, overview_rounds=10,
             cost_warmup=1_000, cost_rounds=6, cost_round_messages=1_500, growth_rounds=6, growth_round_messages=1_500,
             stack_rounds=6, stack_round_messages=2_000, slow_model_leads=320, slow_model_compare_threads=(16,))
-# Enough messages for the first 64 leads to finish the script, so ordering is checked too.
-SMOKE = Plan(name="smoke", floor_warmup=50, floor_messages=200, warmup=50, checkpoint=150, messages=600,
-             seed_leads=1_000, history_messages=1_000, history_rounds=3, window=64, overview_rounds=2,
+# Enough messages for the first 128 leads to finish the script, so ordering is checked too; a lead's next
+# message comes 128 requests after its last, well past wrk's 32 in flight, as in the full run.
+SMOKE = Plan(name="smoke", floor_warmup=50, floor_messages=200, warmup=50, checkpoint=150, messages=1_300,
+             seed_leads=1_000, history_messages=1_000, history_rounds=3, window=128, overview_rounds=2,
              cost_warmup=50, cost_rounds=2, cost_round_messages=100, growth_rounds=2, growth_round_messages=100,
              stack_rounds=2, stack_round_messages=100)
 PLANS = {plan.name: plan for plan in (FULL, SMOKE)}
