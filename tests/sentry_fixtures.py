@@ -6,8 +6,22 @@ from typing import Iterator
 from urllib.parse import quote, quote_plus
 
 import pytest
+import sentry_sdk
 
+from sdr_agent import telemetry
 from tests.sentry_sink import SentrySink
+
+
+@pytest.fixture
+def clean_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Telemetry off before and after the test, with no client, scope data or Sentry env left behind."""
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    monkeypatch.delenv("SENTRY_SPOTLIGHT", raising=False)
+    telemetry.shutdown_telemetry()
+    yield
+    telemetry.shutdown_telemetry()
+    sentry_sdk.get_isolation_scope().clear()
+    sentry_sdk.get_current_scope().clear()
 
 
 @pytest.fixture

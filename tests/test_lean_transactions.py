@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import sentry_sdk
@@ -15,7 +15,7 @@ from sdr_agent import telemetry
 from sdr_agent.config import Settings
 from sdr_agent.lean_transaction import trim_transaction
 from sdr_agent.plain_serializer import MAX_DEPTH, fast_serializer
-from tests.sentry_fixtures import sentry_dsn, sentry_sink  # noqa: F401 - pytest fixtures
+from tests.sentry_fixtures import clean_sdk, sentry_dsn, sentry_sink  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink
 
 LEAD_ID = "a" * 64
@@ -23,15 +23,7 @@ SDK = {"name": "sentry.python", "version": "2.75.0"}
 STARTED = datetime(2026, 12, 5, 14, 0, 0, 123456, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def clean_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts with telemetry off and leaves no client or scope data behind."""
-    monkeypatch.delenv("SENTRY_SPOTLIGHT", raising=False)
-    telemetry.shutdown_telemetry()
-    yield
-    telemetry.shutdown_telemetry()
-    sentry_sdk.get_isolation_scope().clear()
-    sentry_sdk.get_current_scope().clear()
+pytestmark = pytest.mark.usefixtures("clean_sdk")
 
 
 def transaction_event() -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sentry_sdk
@@ -14,7 +14,7 @@ from sdr_agent.config import Settings
 from sdr_agent.metric_tally import MetricTally
 from sdr_agent.phone import phone_hash
 from sdr_agent.telemetry_web import instrument_app
-from tests.sentry_fixtures import sentry_dsn, sentry_sink  # noqa: F401 - pytest fixtures
+from tests.sentry_fixtures import clean_sdk, sentry_dsn, sentry_sink  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink
 
 WAIT_S = 10.0
@@ -25,16 +25,7 @@ log = logging.getLogger("test_sentry_requests")
 log.setLevel(logging.INFO)  # INFO records become breadcrumbs
 
 
-@pytest.fixture(autouse=True)
-def clean_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Telemetry off before and after each test, with no scope data left behind."""
-    monkeypatch.delenv("SENTRY_DSN", raising=False)
-    monkeypatch.delenv("SENTRY_SPOTLIGHT", raising=False)
-    telemetry.shutdown_telemetry()
-    yield
-    telemetry.shutdown_telemetry()
-    sentry_sdk.get_isolation_scope().clear()
-    sentry_sdk.get_current_scope().clear()
+pytestmark = pytest.mark.usefixtures("clean_sdk")
 
 
 def start(dsn: str, rate: str) -> None:

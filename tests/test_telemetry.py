@@ -10,7 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from types import MappingProxyType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -29,7 +29,7 @@ from sdr_agent.scrubbing import (FILTERED, _fold, known_values, scrub_data, scru
                                  scrub_text)
 from tests.conftest import production_env
 from tests.loopback import LoopbackServer
-from tests.sentry_fixtures import sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
+from tests.sentry_fixtures import clean_sdk, sentry_dsn, sentry_sink, spellings  # noqa: F401 - pytest fixtures
 from tests.sentry_sink import SentrySink, parse_envelope
 
 # Personal data used across the privacy tests. Built here, far from any line that raises, so the
@@ -53,16 +53,7 @@ def settings_for(dsn: str | None = None, **env: str) -> Settings:
     return Settings.from_env(environ)
 
 
-@pytest.fixture(autouse=True)
-def clean_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts with telemetry off and leaves no client, scope data or env behind."""
-    monkeypatch.delenv("SENTRY_SPOTLIGHT", raising=False)
-    monkeypatch.delenv("SENTRY_DSN", raising=False)
-    telemetry.shutdown_telemetry()
-    yield
-    telemetry.shutdown_telemetry()
-    sentry_sdk.get_isolation_scope().clear()
-    sentry_sdk.get_current_scope().clear()
+pytestmark = pytest.mark.usefixtures("clean_sdk")
 
 
 @pytest.fixture
