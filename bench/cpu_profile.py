@@ -23,10 +23,9 @@ from pathlib import Path
 from sdr_agent.config import PROJECT_ROOT
 
 from .environment import DEFAULT_REDIS_URL, DEFAULT_SERVER_URL, flushed_redis, service_env, throwaway_database
-from .workload import WHATSAPP_PATH, phone_of, text_of, turns
+from .workload import post_signed, signed_requests
 
 SETTINGS = ("floor", "off", "0.1")  # the bare Flask floor, the service with Sentry off, at traces 0.1
-LEADS_IN_FLIGHT = 64
 # Entry points of what Sentry does for a message, cumulative CPU (file suffix, function name).
 SENTRY_FEATURES = {
     "request wrapper around the app (scope per request, the sampling decision; sampled transactions "
@@ -85,7 +84,6 @@ def summarise(stats: pstats.Stats, setting: str, messages: int) -> Profile:
 def profile_setting(setting: str, database_url: str, redis_url: str, warmup: int, messages: int) -> Profile:
     """Build the app with this Sentry setting, warm it up, profile `messages` webhooks."""
     from sdr_agent import create_app
-    from sdr_agent.simulator import new_message_sid, sign, whatsapp_form
     from tests.sentry_sink import SentrySink
 
     from .floor_app import app as floor_app
@@ -96,23 +94,13 @@ def profile_setting(setting: str, database_url: str, redis_url: str, warmup: int
         env = service_env(database_url, redis_url, sink.dsn() if sink else "", rate)
         app = floor_app if setting == "floor" else create_app(env)
         client = app.test_client()
-        signed_url = env["PUBLIC_BASE_URL"] + WHATSAPP_PATH
-        requests = []
-        for turn in turns(warmup + messages, LEADS_IN_FLIGHT):
-            form = whatsapp_form(phone_of(1, turn.lead), text_of(turn), sid=new_message_sid())
-            requests.append((form, {"X-Twilio-Signature": sign(env["TWILIO_AUTH_TOKEN"], signed_url, form)}))
-
-        def post(form: dict[str, str], headers: dict[str, str]) -> None:
-            response = client.post(WHATSAPP_PATH, data=form, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"webhook answered {response.status_code}")
-
-        for form, headers in requests[:warmup]:
-            post(form, headers)
+        requests = signed_requests(1, warmup + messages, env["TWILIO_AUTH_TOKEN"], env["PUBLIC_BASE_URL"])
+        for request in requests[:warmup]:
+            post_signed(client, request)
         profiler = cProfile.Profile(time.thread_time)
         profiler.enable()
-        for form, headers in requests[warmup:]:
-            post(form, headers)
+        for request in requests[warmup:]:
+            post_signed(client, request)
         profiler.disable()
         return summarise(pstats.Stats(profiler), setting, messages)
     finally:

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from sdr_agent.config import PROJECT_ROOT
 
 from .environment import DEFAULT_SERVER_URL, flushed_redis, service_env, throwaway_database
-from .workload import WHATSAPP_PATH, phone_of, text_of, turns
+from .workload import post_signed, signed_requests
 
 # None: Sentry off; otherwise the traces sample rate.
 RATES: tuple[float | None, ...] = (None, 0.1, 1.0)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
-LEADS_IN_FLIGHT = 64
 # What the SDK's threads do after the last round (batched metrics, the transport queue) is its cost too.
 SETTLE_S = 1.0
 
@@ -54,25 +53,15 @@ def child(rate: float | None, index: int, database_url: str, redis_url: str, dsn
           total: int) -> None:
     """Build the app, warm it up, then run the rounds the parent asks for on stdin; answer on stdout."""
     from sdr_agent import create_app
-    from sdr_agent.simulator import new_message_sid, sign, whatsapp_form
     from sdr_agent.telemetry import flush_telemetry
 
     env = service_env(database_url, redis_url, dsn if rate is not None else "", rate)
-    app = create_app(env)
-    client = app.test_client()
-    signed_url = env["PUBLIC_BASE_URL"] + WHATSAPP_PATH
-    requests = []
-    for turn in turns(warmup + total, LEADS_IN_FLIGHT):
-        form = whatsapp_form(phone_of(index, turn.lead), text_of(turn), sid=new_message_sid())
-        requests.append((form, {"X-Twilio-Signature": sign(env["TWILIO_AUTH_TOKEN"], signed_url, form)}))
-    pending = iter(requests)
+    client = create_app(env).test_client()
+    pending = iter(signed_requests(index, warmup + total, env["TWILIO_AUTH_TOKEN"], env["PUBLIC_BASE_URL"]))
 
     def post(count: int) -> None:
         for _ in range(count):
-            form, headers = next(pending)
-            response = client.post(WHATSAPP_PATH, data=form, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"webhook answered {response.status_code}")
+            post_signed(client, next(pending))
 
     post(warmup)
     flush_telemetry(5.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sdr_agent.simulator import new_message_sid, sign, whatsapp_form
 
@@ -12,6 +12,8 @@ WHATSAPP_PATH = "/twilio/whatsapp"
 # One lead's conversation, from first contact to a qualified lead (default flow, pt-BR).
 SCRIPT = ("Oi", "sim", "Ana Souza", "Acme", "1", "Automatizar o atendimento", "50 mil", "este mês", "ana{lead}@acme.com")
 MID_FLOW_STEP = 4  # "1" answers the role question: a lead deep in the flow
+IN_PROCESS_LEADS = 64  # leads in flight for the in-process measurements (Flask test client)
+SignedRequest = tuple[dict[str, str], dict[str, str]]  # the form, and its X-Twilio-Signature header
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,21 @@ def write_requests(path: Path, run: int, batch: list[Turn], auth_token: str, pub
 def completed_leads(batch: list[Turn]) -> set[int]:
     """Leads whose every step is in this batch of turns (sent in order)."""
     return {turn.lead for turn in batch if turn.step == len(SCRIPT) - 1}
+
+
+def signed_requests(run: int, count: int, auth_token: str, public_base_url: str) -> list[SignedRequest]:
+    """`count` messages of leads taking turns, each form signed as Twilio would, for an in-process client."""
+    signed_url = public_base_url + WHATSAPP_PATH
+    requests = []
+    for turn in turns(count, IN_PROCESS_LEADS):
+        form = whatsapp_form(phone_of(run, turn.lead), text_of(turn), sid=new_message_sid())
+        requests.append((form, {"X-Twilio-Signature": sign(auth_token, signed_url, form)}))
+    return requests
+
+
+def post_signed(client: Any, request: SignedRequest) -> None:
+    """POST one signed webhook through a Flask test client; anything but 200 stops the measurement."""
+    form, headers = request
+    response = client.post(WHATSAPP_PATH, data=form, headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"webhook answered {response.status_code}")
