@@ -43,7 +43,7 @@ from .scheduling import detect_booking_intent
 from .slow_calls import CallOutside
 from .telemetry import message_throttled, message_trace
 from .turn_notes import TurnNotes
-from .turn_writes import RECEIVED, message_rows, store_turn as _store_turn
+from .turn_writes import INSERT_MESSAGES, RECEIVED, message_rows, store_turn as _store_turn
 from .understanding.history import recent_turns
 from .understanding.service import Understanding
 from .understanding.usage import store_model_turns
@@ -78,7 +78,6 @@ _LOCK_LEAD = select(Lead, null()).where(Lead.phone_hash == bindparam("lead_key")
 _LOCK_LEAD_WITH_REPLY = (select(Lead, _STORED_REPLY).where(Lead.phone_hash == bindparam("lead_key"))
                          .with_for_update(of=Lead))
 _SELECT_STORED_REPLY = select(_STORED_REPLY)
-_INSERT_MESSAGES = insert(Message.__table__)
 _INSERT_QUESTIONS = insert(LeadQuestion.__table__)
 # A concurrent first message may have created the lead: then we wait on its lock. No conflict target:
 # phone and phone_hash are both unique, and either may be the one that collides.
@@ -614,7 +613,7 @@ def _store_messages(session: Session, lead_id: int, message: InboundMessage, bod
                     reply_thread_id: int, texts: Sequence[str], now: datetime, status: str = RECEIVED) -> None:
     """Insert the inbound message and its replies in one statement (no ids needed back)."""
     # A Core INSERT on the table, not the ORM's bulk path: the same single statement, far less Python.
-    session.connection().execute(_INSERT_MESSAGES, message_rows(lead_id, message, body, thread_id, reply_thread_id,
+    session.connection().execute(INSERT_MESSAGES, message_rows(lead_id, message, body, thread_id, reply_thread_id,
                                                                 texts, now, status))
 
 
