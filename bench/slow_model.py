@@ -9,7 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -146,7 +146,6 @@ class SlowModelRun:
     model_requests: int
     model_peak_in_flight: int
     at_next_stage: int  # leads the model's answer moved on to the timeline question
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
