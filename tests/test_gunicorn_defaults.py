@@ -19,6 +19,8 @@ from tests.conftest import pg_server_url
 
 SLOW_SOCKETS = 24  # twice the count that made /healthz time out under 2 × 4 threads
 HEALTH_WAIT_S = 3.0
+# The service's modules, phone metadata, SQLAlchemy and the SDKs come to well over this many objects.
+FROZEN_AT_LEAST = 100_000
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,19 @@ def test_the_access_log_keeps_paths_and_nothing_an_operator_typed(gunicorn: Guni
     assert '"GET /bookings/….ics HTTP/1.1"' in log
     for value in secrets_in_urls:
         assert value not in log
+
+
+def test_workers_start_with_the_preloaded_service_frozen(redis_server_url: str, tmp_path: Path) -> None:
+    # Unfrozen, a full collection in a worker walks every object the master loaded, 100-160 ms with the
+    # GIL held: the requests in flight all wait (docs/benchmarks.md, "Collector pauses").
+    with throwaway_database(pg_server_url(), redis_server_url, prefix="sdr_gc_test") as database_url:
+        env = service_env(database_url, redis_server_url)
+        with GunicornServer("tests.gc_probe_app:app", env, tmp_path / "gunicorn.log") as server:
+            counts = set()
+            for _ in range(8):  # keep-alive off: each request may land on either worker
+                with urllib.request.urlopen(f"{server.url}/", timeout=5) as response:
+                    counts.add(int(response.read()))
+    assert min(counts) > FROZEN_AT_LEAST, counts
 
 
 def test_the_render_blueprint_states_the_shipped_workers_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
