@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from sdr_agent.simulator import call_form, sign, whatsapp_form
 from tests.conftest import AUTH_TOKEN
@@ -68,6 +69,25 @@ def test_correctly_signed_requests_pass_on_every_route(app: Flask, client: Flask
         form = form_for(path)
         response = client.post(target, data=form, headers={"X-Twilio-Signature": sign(AUTH_TOKEN, f"http://localhost{target}", form)})
         assert response.status_code in (200, 204), (path, response.status_code, response.get_data(as_text=True))
+
+
+def test_a_signature_over_the_url_with_its_default_port_passes(client: FlaskClient) -> None:
+    # Twilio signs some URLs with the port written out; the check tries that form when the plain one fails.
+    form = whatsapp_form(PHONE, "oi")
+    signature = sign(AUTH_TOKEN, "http://localhost:80/twilio/whatsapp", form)
+    assert client.post("/twilio/whatsapp", data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
+
+
+def test_a_sha256_signature_passes_and_an_unknown_algorithm_is_refused(client: FlaskClient) -> None:
+    form = whatsapp_form(PHONE, "oi")
+    url = "http://localhost/twilio/whatsapp"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form, HMAC_SHA256)
+    settings = {"X-Twilio-Webhooks-Signature-Settings": "key=sk1,algorithm=HMAC_SHA256"}
+    assert client.post("/twilio/whatsapp", data=form,
+                       headers={"X-Twilio-Signature": signature, **settings}).status_code == 200
+    unknown = {"X-Twilio-Webhooks-Signature-Settings": "key=sk1,algorithm=HMAC_MD5"}
+    assert client.post("/twilio/whatsapp", data=whatsapp_form(PHONE, "oi"),
+                       headers={"X-Twilio-Signature": signature, **unknown}).status_code == 403
 
 
 # --- Strict identifiers: a correctly signed request that is not a real Twilio request ---------

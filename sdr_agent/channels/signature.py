@@ -12,6 +12,7 @@ from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
+    compare,
     get_signature_algorithm,
 )
 
@@ -37,7 +38,16 @@ def is_valid_signature(req: Request, auth_token: str, public_base_url: str | Non
     if not signature:
         return False
     algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
-    return _validator(auth_token).validate(public_url(req, public_base_url), req.form, signature, algorithm)
+    validator = _validator(auth_token)
+    url = public_url(req, public_base_url)
+    # validate() always signs the URL twice (with and without the port); the URL as configured is
+    # what Twilio signs, so try it alone first and leave the variants to validate() on a mismatch.
+    try:
+        if compare(validator.compute_signature(url, req.form, algorithm), signature):
+            return True
+    except ValueError:
+        pass  # an algorithm this SDK does not know: validate() logs it and refuses
+    return validator.validate(url, req.form, signature, algorithm)
 
 
 @functools.lru_cache(maxsize=4)

@@ -55,6 +55,8 @@ def _fold_char(char: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, keeping the same length as the input."""
+    if text.isascii():
+        return text.lower()  # most messages: no accents to strip, and ASCII lower-casing keeps the length
     return "".join(_fold_char(char) for char in text)
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sdr_agent.qualification.intents import Intent, detect_intent
 from sdr_agent.qualification.language import detected_switch, requested_language
@@ -96,3 +98,12 @@ def test_clean_caps_the_length() -> None:
 def test_fold_strips_accents_and_keeps_positions(text: str, expected: str) -> None:
     assert fold(text) == expected
     assert len(fold(text)) == len(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60),
+       st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0x24F), min_size=1, max_size=3))
+def test_fold_gives_ascii_text_the_same_letters_with_or_without_an_accent_beside_it(ascii_text: str, accented: str) -> None:
+    # ASCII text takes a shorter path than text with accents: both must fold the ASCII part alike.
+    assert fold(ascii_text) == ascii_text.lower()
+    assert fold(ascii_text + accented)[:len(ascii_text)] == ascii_text.lower()
+    assert len(fold(ascii_text + accented)) == len(ascii_text) + len(accented)
