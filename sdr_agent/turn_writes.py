@@ -1,11 +1,11 @@
 """Storing one turn: its messages, its stage changes and the lead's new state, one statement on PostgreSQL."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import Insert, String, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, Insert, String, Table, bindparam, cast, column, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeEngine
@@ -53,8 +53,7 @@ def store_turn(session: Session, lead: Lead, message: InboundMessage, body: str,
     lead_params["lead_id_"] = lead.id
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        params = lead_params | _columns(messages, MESSAGE_COLUMNS, "m") | _columns(events, STAGE_EVENT_COLUMNS, "s")
-        connection.execute(TURN_STATEMENT, params)
+        connection.execute(TURN_STATEMENT, lead_params | {"turn_messages": _json(messages), "turn_stage_events": _json(events)})
     else:
         # SQLite has no INSERT inside WITH: the same rows, a statement per table.
         connection.execute(INSERT_MESSAGES, messages)
@@ -101,26 +100,40 @@ def stage_event_rows(lead_id: int, thread_id: int, channel: str, result: StepRes
     ]
 
 
-def _unnest_insert(table: Table, columns: Sequence[str], prefix: str) -> Insert:
-    """INSERT of the rows given as one array per column (`<prefix>_<column>`): the same SQL for any number
-    of rows, so it is compiled and prepared once (a multi-row VALUES has a shape per count and is never cached)."""
-    arrays = [bindparam(f"{prefix}_{column}", type_=postgresql.ARRAY(_uncut(table.c[column].type), dimensions=1))
-              for column in columns]
-    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return insert(table).from_select(list(columns), select(*(rows.c[column] for column in columns)))
+_JSON_NULL = cast(literal_column("'null'"), JSON)
+
+
+def _recordset_insert(table: Table, columns: Sequence[str], name: str) -> Insert:
+    """INSERT of the rows given as one JSON array of objects (parameter `name`): the same SQL for any number
+    of rows, so it is compiled and prepared once (a multi-row VALUES has a shape per count and is never
+    cached). One text parameter costs the driver a fraction of what an array per column did."""
+    rows = (func.json_to_recordset(cast(bindparam(name, type_=String()), JSON))
+            .table_valued(*(column(name_, _uncut(table.c[name_].type)) for name_ in columns))
+            .render_derived(with_types=True))
+    # json_to_recordset turns a JSON null into SQL NULL; a JSON column stores None as JSON null elsewhere.
+    values = [func.coalesce(rows.c[name_], _JSON_NULL) if isinstance(table.c[name_].type, JSON)
+              else rows.c[name_] for name_ in columns]
+    return insert(table).from_select(list(columns), select(*values))
 
 
 def _uncut(item: TypeEngine[Any]) -> TypeEngine[Any]:
-    """The type without its length: an explicit cast to varchar(n) cuts a longer text, where storing it must fail."""
+    """The type without its length: a varchar(n) field in the record cuts a longer text, where storing it must fail."""
     return String() if isinstance(item, String) and item.length else item
 
 
-# The lead's UPDATE carrying the turn's INSERTs as CTEs; empty arrays insert nothing, so a turn without a
+# The lead's UPDATE carrying the turn's INSERTs as CTEs; an empty array inserts nothing, so a turn without a
 # stage change runs the very same statement.
-TURN_STATEMENT = UPDATE_LEAD.add_cte(_unnest_insert(_MESSAGES, MESSAGE_COLUMNS, "m").cte("turn_messages"),
-                                     _unnest_insert(_STAGE_EVENTS, STAGE_EVENT_COLUMNS, "s").cte("turn_stage_events"))
+TURN_STATEMENT = UPDATE_LEAD.add_cte(_recordset_insert(_MESSAGES, MESSAGE_COLUMNS, "turn_messages").cte("turn_messages"),
+                                     _recordset_insert(_STAGE_EVENTS, STAGE_EVENT_COLUMNS, "turn_stage_events")
+                                     .cte("turn_stage_events"))
 
 
-def _columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], prefix: str) -> dict[str, list[Any]]:
-    """The rows' values as one list per column, under the names `_unnest_insert` gave them."""
-    return {f"{prefix}_{column}": [row[column] for row in rows] for column in columns}
+def _json(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as the JSON text `_recordset_insert` reads; timestamps in ISO 8601 with their offset."""
+    return json.dumps(rows, default=_iso_timestamp, ensure_ascii=False)
+
+
+def _iso_timestamp(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

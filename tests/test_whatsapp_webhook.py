@@ -52,6 +52,26 @@ def test_text_message_gets_the_greeting_and_everything_is_stored(app: Flask, cli
 
 
 @BOTH_DATABASES
+def test_text_that_looks_like_json_sql_or_escapes_is_stored_exactly(app: Flask, client: FlaskClient) -> None:
+    # On PostgreSQL a turn's rows travel as one JSON document: nothing in a message may be read as part of it.
+    bodies = ['{"text": "x"}, null, [1,2]', "O'Brien \\ \\n \\u0000 \"quoted\"", "linha 1\nlinha 2\tfim",
+              "😀 ação 𝄞 ﷽", "x" * 1500]
+    sids = []
+    for index, body in enumerate(bodies):
+        sid = f"SM{index:032x}"
+        form = {**fixture("text"), "Body": body, "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid}
+        assert signed_post(client, PATH, form).status_code == 200
+        sids.append(form["MessageSid"])
+    for sid, body in zip(sids, bodies):
+        (inbound,) = rows(app, Message, provider_sid=sid)
+        assert inbound.text == body
+        assert inbound.media is None and inbound.location is None
+        assert inbound.created_at.tzinfo is not None
+    replies = rows(app, Message, direction="outbound")
+    assert replies and all(reply.text and reply.provider_sid is None for reply in replies)
+
+
+@BOTH_DATABASES
 def test_media_only_message_is_stored_and_asked_for_text(app: Flask, client: FlaskClient) -> None:
     signed_post(client, PATH, fixture("text"))
     form = fixture("media")
