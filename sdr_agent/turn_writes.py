@@ -5,10 +5,10 @@ import json
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, Insert, String, Table, bindparam, cast, column, func, insert, literal_column, select, update
+from sqlalchemy import (JSON, Insert, String, Table, bindparam, cast, column, func, insert, literal_column, select,
+                        update)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.types import TypeEngine
 
 from .lead_state import state_columns
 from .messages import InboundMessage
@@ -108,17 +108,13 @@ def _recordset_insert(table: Table, columns: Sequence[str], name: str) -> Insert
     of rows, so it is compiled and prepared once (a multi-row VALUES has a shape per count and is never
     cached). One text parameter costs the driver a fraction of what an array per column did."""
     rows = (func.json_to_recordset(cast(bindparam(name, type_=String()), JSON))
-            .table_valued(*(column(name_, _uncut(table.c[name_].type)) for name_ in columns))
+            .table_valued(*(column(name_, table.c[name_].type) for name_ in columns))
             .render_derived(with_types=True))
-    # json_to_recordset turns a JSON null into SQL NULL; a JSON column stores None as JSON null elsewhere.
+    # A varchar(n) field refuses a longer text, as the column would. json_to_recordset turns a JSON null
+    # into SQL NULL; a JSON column stores None as JSON null elsewhere.
     values = [func.coalesce(rows.c[name_], _JSON_NULL) if isinstance(table.c[name_].type, JSON)
               else rows.c[name_] for name_ in columns]
     return insert(table).from_select(list(columns), select(*values))
-
-
-def _uncut(item: TypeEngine[Any]) -> TypeEngine[Any]:
-    """The type without its length: a varchar(n) field in the record cuts a longer text, where storing it must fail."""
-    return String() if isinstance(item, String) and item.length else item
 
 
 # The lead's UPDATE carrying the turn's INSERTs as CTEs; an empty array inserts nothing, so a turn without a
